@@ -1,0 +1,224 @@
+/*
+ * `eimd serve`. Start-up checks the schema (migrating first when configured),
+ * then one libuv loop runs the database pool and the listeners.
+ *
+ * Shutdown (SIGTERM or SIGINT; the handlers only wake the loop): stop
+ * accepting, report not-ready, wait for in-flight HTTP exchanges and
+ * database queries until shutdown.deadline_ms, close the database, exit 0.
+ * A second signal skips the wait.
+ */
+#include "server/app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "proto/base/log.h"
+#include "proto/base/metrics.h"
+#include "server/admin.h"
+#include "server/http/http_server.h"
+#include "storage/migrations.h"
+#include "storage/pg_pool.h"
+
+#ifndef EIMD_VERSION
+#define EIMD_VERSION "0.0.0"
+#endif
+
+typedef struct {
+    const eim_config_t *cfg;
+    uv_loop_t *loop;
+    eim_metrics_t *metrics;
+    eim_pg_pool_t *pool;
+    eim_http_server_t *admin_server;
+    eim_admin_t admin;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t drain_timer;
+    uint64_t started_ns;
+    uint64_t deadline_ns;
+    bool stopping;
+    bool finished;
+} app_t;
+
+static double uptime_seconds(void *ctx)
+{
+    app_t *app = ctx;
+    return (double)(uv_hrtime() - app->started_ns) / 1e9;
+}
+
+static void register_build_metrics(app_t *app)
+{
+    eim_counter_t *info = eim_metrics_counter(app->metrics, "eimd_build_info",
+                                              "Build information; the value is always 1.",
+                                              "version=\"" EIMD_VERSION "\"");
+    eim_counter_add(info, 1);
+    eim_metrics_gauge_fn(app->metrics, "eimd_uptime_seconds", "Seconds since eimd started.", NULL,
+                         uptime_seconds, app);
+}
+
+/* Start-up schema check: `serve` refuses an old schema unless it may migrate. */
+static int check_schema(const eim_config_t *cfg)
+{
+    char error[512];
+    int latest = eim_migrations_latest();
+    if (cfg->database.migrate_on_start) {
+        int applied = 0;
+        eim_err_t err = eim_migrations_apply(cfg->database.dsn, eim_migrations, eim_migration_count,
+                                             &applied, error, sizeof(error));
+        if (err) {
+            eim_log_error("migration at start failed", "reason", error);
+            return err == EIM_ERR_DB_UNAVAILABLE ? EIM_EXIT_UNAVAILABLE : EIM_EXIT_SOFTWARE;
+        }
+        return EIM_EXIT_OK;
+    }
+    int version;
+    eim_err_t err = eim_migrations_current(cfg->database.dsn, &version, error, sizeof(error));
+    if (err) {
+        /* not fatal: /readyz stays false until the database answers */
+        eim_log_warn("database not reachable at start", "reason", error);
+        return EIM_EXIT_OK;
+    }
+    if (version < latest) {
+        char have[16], want[16];
+        snprintf(have, sizeof(have), "%d", version);
+        snprintf(want, sizeof(want), "%d", latest);
+        eim_log_error("database schema is older than this build; run `eimd migrate` or set "
+                      "database.migrate_on_start",
+                      "schema_version", have, "expected_schema_version", want);
+        return EIM_EXIT_CONFIG;
+    }
+    return EIM_EXIT_OK;
+}
+
+static void on_pool_closed(void *ctx)
+{
+    (void)ctx;
+}
+
+static void finish(app_t *app)
+{
+    if (app->finished)
+        return;
+    app->finished = true;
+    uv_timer_stop(&app->drain_timer);
+    uv_close((uv_handle_t *)&app->drain_timer, NULL);
+    uv_close((uv_handle_t *)&app->sigterm, NULL);
+    uv_close((uv_handle_t *)&app->sigint, NULL);
+    if (app->admin_server)
+        eim_http_server_close(app->admin_server, NULL, NULL);
+    app->admin_server = NULL;
+    eim_pg_pool_close(app->pool, on_pool_closed, app);
+    /* the loop ends when the last handle is closed */
+}
+
+static size_t in_flight(const app_t *app)
+{
+    size_t n = eim_pg_pool_in_flight(app->pool);
+    if (app->admin_server)
+        n += eim_http_server_in_flight(app->admin_server);
+    return n;
+}
+
+static void on_drain_tick(uv_timer_t *timer)
+{
+    app_t *app = timer->data;
+    size_t pending = in_flight(app);
+    if (pending == 0) {
+        eim_log_info("in-flight work finished; stopping");
+        finish(app);
+    } else if (uv_hrtime() >= app->deadline_ns) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", pending);
+        eim_log_warn("shutdown deadline reached; abandoning in-flight work", "in_flight", n);
+        finish(app);
+    }
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    app_t *app = handle->data;
+    if (app->stopping) {
+        eim_log_warn("second signal: stopping now");
+        finish(app);
+        return;
+    }
+    app->stopping = true;
+    app->admin.shutting_down = true;
+    eim_log_info("shutting down", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* Stop accepting. The admin listener goes too: its /readyz would only
+     * say "shutting down", and new TCP connections are what we refuse. */
+    if (app->admin_server)
+        eim_http_server_stop_accepting(app->admin_server);
+    app->deadline_ns = uv_hrtime() + (uint64_t)app->cfg->shutdown.deadline_ms * 1000000ull;
+    uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
+}
+
+int eim_app_serve(const eim_config_t *cfg)
+{
+    int code = check_schema(cfg);
+    if (code != EIM_EXIT_OK)
+        return code;
+
+    app_t app;
+    memset(&app, 0, sizeof(app));
+    app.cfg = cfg;
+    app.loop = uv_default_loop();
+    app.started_ns = uv_hrtime();
+    app.metrics = eim_metrics_new();
+    register_build_metrics(&app);
+
+    eim_pg_pool_options_t pool_options = {
+        .dsn = cfg->database.dsn,
+        .size = cfg->database.pool_size,
+        .connect_timeout_ms = cfg->database.connect_timeout_ms,
+        .reconnect_min_ms = cfg->database.reconnect_min_ms,
+        .reconnect_max_ms = cfg->database.reconnect_max_ms,
+        .health_interval_ms = cfg->database.health_interval_ms,
+        .expected_schema_version = eim_migrations_latest(),
+        .metrics = app.metrics,
+    };
+    app.pool = eim_pg_pool_start(app.loop, &pool_options);
+    app.admin = (eim_admin_t){.pool = app.pool,
+                              .metrics = app.metrics,
+                              .expected_schema_version = eim_migrations_latest()};
+
+    eim_http_server_options_t admin_options = {
+        .name = "admin",
+        .listen = cfg->admin.listen,
+        .max_connections = cfg->admin.max_connections,
+        .max_header_bytes = cfg->admin.max_header_bytes,
+        .max_body_bytes = 4096,
+        .idle_timeout_ms = cfg->admin.idle_timeout_ms,
+        .handler = eim_admin_handle,
+        .handler_ctx = &app.admin,
+        .metrics = app.metrics,
+    };
+    app.admin_server = eim_http_server_start(app.loop, &admin_options);
+
+    uv_timer_init(app.loop, &app.drain_timer);
+    app.drain_timer.data = &app;
+    uv_signal_init(app.loop, &app.sigterm);
+    uv_signal_init(app.loop, &app.sigint);
+    app.sigterm.data = app.sigint.data = &app;
+    uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&app.sigint, on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!app.admin_server) {
+        code = EIM_EXIT_CONFIG;
+        finish(&app);
+    } else {
+        eim_log_info("listening", "listener", "admin", "protocol", "http", "address",
+                     eim_http_server_address(app.admin_server), "endpoints",
+                     "/livez /readyz /metrics");
+        eim_log_info("eimd started", "version", EIMD_VERSION, "eim_id", cfg->eim.id);
+    }
+
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    uv_loop_close(app.loop);
+    eim_metrics_free(app.metrics);
+    if (code == EIM_EXIT_OK)
+        eim_log_info("eimd stopped");
+    return code;
+}
