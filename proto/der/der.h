@@ -32,7 +32,8 @@
 
 #define EIM_DER_MAX_DEPTH 24
 
-/* Where and why decoding failed. reason is a static string. */
+/* Where and why decoding failed. reason is a static string. eim_der_reader_init
+ * clears it; afterwards the first (innermost) failure recorded is kept. */
 typedef struct {
     size_t offset; /* byte offset into the top-level input */
     uint32_t tag;  /* tag of the element being decoded, 0 if unknown */
@@ -89,6 +90,18 @@ eim_err_t eim_der_get_int(const eim_der_elem_t *elem, int64_t *out);
 eim_err_t eim_der_get_uint(const eim_der_elem_t *elem, uint64_t *out);
 eim_err_t eim_der_get_bool(const eim_der_elem_t *elem, bool *out);
 eim_err_t eim_der_get_null(const eim_der_elem_t *elem);
+
+/* Read-and-decode helpers (added): read the next element, which must carry
+ * tag, and decode its value with the DER rules above; on a bad value the
+ * failure (offset, tag, reason) is recorded in the reader's error. */
+eim_err_t eim_der_read_int(eim_der_reader_t *r, uint32_t tag, int64_t *out);
+eim_err_t eim_der_read_uint(eim_der_reader_t *r, uint32_t tag, uint64_t *out);
+eim_err_t eim_der_read_bool(eim_der_reader_t *r, uint32_t tag, bool *out);
+eim_err_t eim_der_read_null(eim_der_reader_t *r, uint32_t tag);
+/* Validate an already-read element as a DER INTEGER of any size (kept as a
+ * span by the caller) or as an empty NULL, recording failures in r. */
+eim_err_t eim_der_check_int(eim_der_reader_t *r, const eim_der_elem_t *elem);
+eim_err_t eim_der_check_null(eim_der_reader_t *r, const eim_der_elem_t *elem);
 
 typedef struct {
     eim_buf_t *buf;
