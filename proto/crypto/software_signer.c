@@ -18,6 +18,7 @@
 #include "proto/base/memory.h"
 #include "proto/crypto/crypto_util.h"
 #include "proto/crypto/ec_pubkey.h"
+#include "proto/crypto/tlv_internal.h"
 
 typedef struct {
     eim_signer_t base; /* first: eim_signer_t* <-> software_signer_t* */
@@ -74,6 +75,59 @@ static const eim_signer_ops_t software_ops = {
     .destroy = sw_destroy,
 };
 
+/* PKCS#8 PrivateKeyInfo (RFC 5208/5915): the curve is named in the outer
+ * AlgorithmIdentifier and the inner ECPrivateKey usually omits it, so the
+ * scalar and optional public point are imported with that curve. */
+static eim_err_t import_pkcs8(const uint8_t *der, size_t len, ecc_key *key)
+{
+    static const uint8_t oid_ec_public_key[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
+    tlv_reader_t top = tlv_reader(eim_span(der, len)), r, ar, kr;
+    tlv_t info, ver, alg, oid, curve, octets, ec, kver, priv, e;
+    eim_span_t pub = EIM_SPAN_NULL;
+    int curve_id;
+
+    if (tlv_expect(&top, 0x30, &info) != EIM_OK || !tlv_at_end(&top))
+        return EIM_ERR_DECODE;
+    r = tlv_reader(info.value);
+    if (tlv_expect(&r, 0x02, &ver) != EIM_OK || tlv_expect(&r, 0x30, &alg) != EIM_OK ||
+        tlv_expect(&r, 0x04, &octets) != EIM_OK)
+        return EIM_ERR_DECODE;
+    ar = tlv_reader(alg.value);
+    if (tlv_expect(&ar, 0x06, &oid) != EIM_OK || tlv_expect(&ar, 0x06, &curve) != EIM_OK ||
+        !eim_span_eq(oid.value, eim_span(oid_ec_public_key, sizeof(oid_ec_public_key))))
+        return EIM_ERR_DECODE;
+    curve_id = wc_ecc_get_curve_id_from_oid(curve.value.ptr, (word32)curve.value.len);
+    if (eim_curve_from_wolf_id(curve_id) == EIM_CURVE_NONE)
+        return EIM_ERR_UNSUPPORTED;
+    kr = tlv_reader(octets.value);
+    if (tlv_expect(&kr, 0x30, &ec) != EIM_OK || !tlv_at_end(&kr))
+        return EIM_ERR_DECODE;
+    kr = tlv_reader(ec.value);
+    if (tlv_expect(&kr, 0x02, &kver) != EIM_OK || tlv_expect(&kr, 0x04, &priv) != EIM_OK ||
+        priv.value.len != 32)
+        return EIM_ERR_DECODE;
+    while (!tlv_at_end(&kr)) {
+        if (tlv_next(&kr, &e) != EIM_OK)
+            return EIM_ERR_DECODE;
+        if (e.tag == 0xA0) { /* parameters, if present, must name the same curve */
+            tlv_reader_t pr = tlv_reader(e.value);
+            tlv_t p;
+            if (tlv_expect(&pr, 0x06, &p) != EIM_OK || !eim_span_eq(p.value, curve.value))
+                return EIM_ERR_DECODE;
+        } else if (e.tag == 0xA1) { /* publicKey BIT STRING */
+            tlv_reader_t pr = tlv_reader(e.value);
+            tlv_t p;
+            if (tlv_expect(&pr, 0x03, &p) != EIM_OK || p.value.len < 2 || p.value.ptr[0] != 0)
+                return EIM_ERR_DECODE;
+            pub = eim_span(p.value.ptr + 1, p.value.len - 1);
+        }
+    }
+    if (wc_ecc_import_private_key_ex(priv.value.ptr, (word32)priv.value.len, pub.ptr,
+                                     (word32)pub.len, key, curve_id) != 0)
+        return EIM_ERR_DECODE;
+    return EIM_OK;
+}
+
 eim_err_t eim_software_signer_new(eim_span_t key, eim_signer_t **out)
 {
     eim_err_t err = EIM_ERR_DECODE;
@@ -82,7 +136,6 @@ eim_err_t eim_software_signer_new(eim_span_t key, eim_signer_t **out)
     size_t der_len = 0;
     word32 idx = 0;
     bool key_inited = false, rng_inited = false;
-    int offset;
 
     if (!out || !key.ptr || key.len == 0)
         return EIM_ERR_INVALID_ARG;
@@ -92,16 +145,29 @@ eim_err_t eim_software_signer_new(eim_span_t key, eim_signer_t **out)
         goto out;
     err = EIM_ERR_DECODE;
     s = EIM_NEW(software_signer_t);
-    if (wc_ecc_init(&s->key) != 0 || (key_inited = true, wc_InitRng(&s->rng) != 0)) {
+    if (wc_ecc_init(&s->key) != 0) {
+        err = EIM_ERR_CRYPTO;
+        goto out;
+    }
+    key_inited = true;
+    if (wc_InitRng(&s->rng) != 0) {
         err = EIM_ERR_CRYPTO;
         goto out;
     }
     rng_inited = true;
-    /* PKCS#8 wraps the SEC1 structure; strip the wrapper when present. */
-    offset = wc_GetPkcs8TraditionalOffset(der, &idx, (word32)der_len);
-    idx = offset > 0 ? (word32)offset : 0;
-    if (wc_EccPrivateKeyDecode(der, &idx, &s->key, (word32)der_len) != 0)
-        goto out;
+    /* SEC1 ECPrivateKey names its curve; PKCS#8 needs the outer OID. */
+    if (wc_EccPrivateKeyDecode(der, &idx, &s->key, (word32)der_len) != 0 || idx != der_len) {
+        wc_ecc_free(&s->key);
+        if (wc_ecc_init(&s->key) != 0) {
+            key_inited = false;
+            err = EIM_ERR_CRYPTO;
+            goto out;
+        }
+        err = import_pkcs8(der, der_len, &s->key);
+        if (err != EIM_OK)
+            goto out;
+        err = EIM_ERR_DECODE;
+    }
     s->base.curve = eim_curve_from_wolf_id(wc_ecc_get_curve_id(s->key.idx));
     if (s->base.curve == EIM_CURVE_NONE) {
         err = EIM_ERR_UNSUPPORTED;
