@@ -16,7 +16,7 @@
 
 typedef struct {
     const uint8_t *pos;
-    const uint8_t *end;
+    size_t left; /* bytes remaining (pos may be NULL when left is 0) */
 } tlv_reader_t;
 
 typedef struct {
@@ -27,18 +27,18 @@ typedef struct {
 
 static inline tlv_reader_t tlv_reader(eim_span_t s)
 {
-    return (tlv_reader_t){s.ptr, s.ptr + s.len};
+    return (tlv_reader_t){s.ptr, s.ptr ? s.len : 0};
 }
 
 static inline bool tlv_at_end(const tlv_reader_t *r)
 {
-    return r->pos >= r->end;
+    return r->left == 0;
 }
 
 static inline eim_err_t tlv_next(tlv_reader_t *r, tlv_t *out)
 {
     const uint8_t *p = r->pos;
-    size_t remain = (size_t)(r->end - p), len = 0, nlen;
+    size_t remain = r->left, len = 0, nlen;
 
     if (remain < 2)
         return EIM_ERR_TRUNCATED;
@@ -62,6 +62,7 @@ static inline eim_err_t tlv_next(tlv_reader_t *r, tlv_t *out)
     out->value = eim_span(p + 2 + nlen, len);
     out->tlv = eim_span(p, 2 + nlen + len);
     r->pos = p + 2 + nlen + len;
+    r->left = remain - (2 + nlen + len);
     return EIM_OK;
 }
 
@@ -75,7 +76,7 @@ static inline eim_err_t tlv_expect(tlv_reader_t *r, uint8_t tag, tlv_t *out)
 
 static inline bool tlv_peek(const tlv_reader_t *r, uint8_t tag)
 {
-    return r->pos < r->end && r->pos[0] == tag;
+    return r->left > 0 && r->pos[0] == tag;
 }
 
 #endif

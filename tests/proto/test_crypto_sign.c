@@ -265,12 +265,42 @@ static void test_sign_rejects(void **state)
     eim_signer_destroy(NULL);
 }
 
+static void test_pubkey_import(void **state)
+{
+    eim_ec_pubkey_t *key = NULL;
+    size_t len = 0;
+    (void)state;
+    for (int c = 0; c < TEST_CURVES; c++) {
+        char name[64];
+        snprintf(name, sizeof(name), "eim_%s.pub.der", test_curve_tag[c]);
+        uint8_t *der = test_pki_read(name, &len);
+        assert_int_equal(eim_ec_pubkey_from_spki(eim_span(der, len), &key), EIM_OK);
+        assert_int_equal(eim_ec_pubkey_curve(key),
+                         c == 0 ? EIM_CURVE_P256 : EIM_CURVE_BRAINPOOLP256R1);
+        eim_ec_pubkey_free(key);
+        key = NULL;
+        /* a point moved off the curve is refused */
+        der[len - 1] ^= 0x01;
+        assert_int_not_equal(eim_ec_pubkey_from_spki(eim_span(der, len), &key), EIM_OK);
+        assert_null(key);
+        /* trailing bytes are refused */
+        der[len - 1] ^= 0x01;
+        assert_int_not_equal(eim_ec_pubkey_from_spki(eim_span(der, len - 1), &key), EIM_OK);
+        free(der);
+    }
+    uint8_t *p384 = test_pki_read("eim_p384.pub.der", &len);
+    assert_int_equal(eim_ec_pubkey_from_spki(eim_span(p384, len), &key), EIM_ERR_UNSUPPORTED);
+    assert_null(key);
+    free(p384);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_token_tlv),    cmocka_unit_test(test_load_formats),
-        cmocka_unit_test(test_load_rejects), cmocka_unit_test(test_sign_cross_verify),
-        cmocka_unit_test(test_raw_padding),  cmocka_unit_test(test_sign_rejects),
+        cmocka_unit_test(test_token_tlv),     cmocka_unit_test(test_load_formats),
+        cmocka_unit_test(test_load_rejects),  cmocka_unit_test(test_sign_cross_verify),
+        cmocka_unit_test(test_raw_padding),   cmocka_unit_test(test_sign_rejects),
+        cmocka_unit_test(test_pubkey_import),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

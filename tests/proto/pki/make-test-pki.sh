@@ -168,5 +168,6 @@ done
 
 # A key on a curve SGP.22 does not allow, for negative tests.
 genkey secp384r1 eim_p384.key
+openssl ec -in eim_p384.key -pubout -outform DER -out eim_p384.pub.der 2>/dev/null
 rm -f ./*.csr
 echo "$EID" > eid.txt
