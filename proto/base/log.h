@@ -39,14 +39,18 @@ static inline int eim_log_enabled(eim_log_level_t level)
     return level >= eim_log_get_level();
 }
 
-/* Logs msg with string fields: key1, value1, key2, value2, ..., NULL. */
+/* Ends the field list of eim_log: a null pointer of the type the variadic
+ * arguments are read as. */
+#define EIM_LOG_END ((const char *)0)
+
+/* Logs msg with string fields: key1, value1, ..., EIM_LOG_END. */
 void eim_log(eim_log_level_t level, const char *msg, ...) __attribute__((sentinel));
 /* Logs msg with the members of fields (borrowed; may be NULL). */
 void eim_log_json(eim_log_level_t level, const char *msg, const json_t *fields);
 
-#define eim_log_debug(...) eim_log(EIM_LOG_DEBUG, __VA_ARGS__, NULL)
-#define eim_log_info(...)  eim_log(EIM_LOG_INFO, __VA_ARGS__, NULL)
-#define eim_log_warn(...)  eim_log(EIM_LOG_WARN, __VA_ARGS__, NULL)
-#define eim_log_error(...) eim_log(EIM_LOG_ERROR, __VA_ARGS__, NULL)
+#define eim_log_debug(...) eim_log(EIM_LOG_DEBUG, __VA_ARGS__, EIM_LOG_END)
+#define eim_log_info(...)  eim_log(EIM_LOG_INFO, __VA_ARGS__, EIM_LOG_END)
+#define eim_log_warn(...)  eim_log(EIM_LOG_WARN, __VA_ARGS__, EIM_LOG_END)
+#define eim_log_error(...) eim_log(EIM_LOG_ERROR, __VA_ARGS__, EIM_LOG_END)
 
 #endif
