@@ -74,8 +74,7 @@ static const reject_case_t reject_cases[] = {
      "BF3B2AA02830005F37003000041F00000000000000000000000000000000000000000000000000000000000000",
      EIM_ERR_DECODE, "hashCc must be 32 bytes"},
     {"GetBPP response without BPP", false, "BF3A05A003800101", EIM_ERR_DECODE, NULL},
-    {"INTEGER error code with 9 bytes", false, "BF4F0B0209010203040506070809", EIM_ERR_DECODE,
-     NULL},
+    {"INTEGER error code with 9 bytes", false, "BF4F0B0209010203040506070809", EIM_ERR_LIMIT, NULL},
     {"eimPackageReceived not NULL", true, "BF4E03050100", EIM_ERR_DECODE, NULL},
 };
 
