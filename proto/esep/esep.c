@@ -91,7 +91,7 @@ eim_err_t eim_esep_get_bool(eim_der_reader_t *r, const eim_der_elem_t *elem, boo
 static eim_err_t check_tlvs_at(eim_der_reader_t *r)
 {
     while (!eim_der_at_end(r)) {
-        eim_der_elem_t e;
+        eim_der_elem_t e = {0};
         eim_err_t err = eim_der_read(r, &e);
         if (err)
             return err;

@@ -225,7 +225,7 @@ eim_err_t eim_esep_package_assemble(eim_span_t signed_tlv,
         return EIM_ERR_INVALID_ARG;
     /* The signed part must be exactly one SEQUENCE TLV. */
     eim_der_reader_t r;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_der_reader_init(&r, signed_tlv.ptr, signed_tlv.len, NULL);
     if (eim_der_read_tag(&r, 0x30, &e) || !eim_der_at_end(&r))
         return EIM_ERR_INVALID_ARG;
@@ -298,7 +298,7 @@ static eim_err_t decode_iccid_seq(eim_der_reader_t *r, const eim_der_elem_t *e, 
     eim_err_t err = eim_der_enter(r, e, &c);
     int last = -1;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -328,7 +328,7 @@ static eim_err_t skip_all(eim_der_reader_t *r, const eim_der_elem_t *e)
         return err;
     /* SEQUENCE {} is extensible: read (and so validate) whatever it holds. */
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
     }
     return err;
@@ -341,14 +341,14 @@ static eim_err_t decode_list_profile_info(eim_der_reader_t *r, const eim_der_ele
     eim_err_t err = eim_der_enter(r, e, &c);
     int last = -1;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
         if (f.tag == 0xA0) {
             err = eim_esep_check_order(&c, &f, &last, 0);
             eim_der_reader_t s;
-            eim_der_elem_t v;
+            eim_der_elem_t v = {0};
             if (!err)
                 err = eim_der_enter(&c, &f, &s);
             if (!err)
@@ -389,7 +389,7 @@ static eim_err_t decode_configure_immediate_enable(eim_der_reader_t *r, const ei
     eim_err_t err = eim_der_enter(r, e, &c);
     int last = -1;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -419,7 +419,7 @@ static eim_err_t decode_set_default_dp(eim_der_reader_t *r, const eim_der_elem_t
     eim_err_t err = eim_der_enter(r, e, &c);
     int last = -1;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -459,7 +459,7 @@ static eim_err_t decode_psmo(eim_der_reader_t *r, const eim_der_elem_t *e, eim_p
 static eim_err_t decode_key_data(eim_der_reader_t *r, const eim_der_elem_t *e, eim_key_data_t *key)
 {
     eim_der_reader_t c, a;
-    eim_der_elem_t alt;
+    eim_der_elem_t alt = {0};
     eim_err_t err = eim_der_enter(r, e, &c);
     if (!err)
         err = eim_der_read(&c, &alt);
@@ -481,7 +481,7 @@ static eim_err_t decode_key_data(eim_der_reader_t *r, const eim_der_elem_t *e, e
     key->contents = alt.value;
     key->wrapped = false;
     eim_der_reader_t probe = a;
-    eim_der_elem_t first;
+    eim_der_elem_t first = {0};
     err = eim_der_read(&probe, &first);
     if (err)
         return err;
@@ -513,7 +513,7 @@ static eim_err_t decode_config(eim_der_reader_t *r, const eim_der_elem_t *e, eim
     eim_err_t err = eim_der_enter(r, e, &c);
     int last = -1;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -597,7 +597,7 @@ static eim_err_t decode_eco(eim_der_reader_t *r, const eim_der_elem_t *e, eim_ec
         eim_err_t err = eim_der_enter(r, e, &c);
         int last = -1;
         while (!err && !eim_der_at_end(&c)) {
-            eim_der_elem_t f;
+            eim_der_elem_t f = {0};
             err = eim_der_read(&c, &f);
             if (!err && f.tag == 0x80) {
                 err = eim_esep_check_order(&c, &f, &last, 0);
@@ -624,7 +624,7 @@ static eim_err_t decode_list(eim_der_reader_t *r, const eim_der_elem_t *e, eim_e
     pkg->list = psmo ? EIM_PACKAGE_PSMO_LIST : EIM_PACKAGE_ECO_LIST;
     pkg->count = 0;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t op;
+        eim_der_elem_t op = {0};
         err = eim_der_read(&c, &op);
         if (err)
             break;
@@ -647,7 +647,7 @@ static eim_err_t decode_signed(eim_der_reader_t *r, const eim_der_elem_t *e,
     int last = -1;
     bool has_counter = false, has_list = false;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -710,7 +710,7 @@ eim_err_t eim_esep_package_read(eim_der_reader_t *r, eim_euicc_package_request_t
     if (!r || !out)
         return EIM_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
-    eim_der_elem_t outer, signed_part, sig;
+    eim_der_elem_t outer = {0}, signed_part = {0}, sig = {0};
     eim_der_reader_t c;
     eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
     if (err)

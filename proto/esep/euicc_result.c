@@ -44,7 +44,7 @@ static eim_err_t decode_profile_info(eim_der_reader_t *r, const eim_der_elem_t *
     eim_err_t err = eim_der_enter(r, e, &c);
     unsigned seen = 0;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -114,7 +114,7 @@ static eim_err_t decode_profile_list(eim_der_reader_t *c, eim_euicc_result_t *re
 {
     eim_err_t err = EIM_OK;
     while (!err && !eim_der_at_end(c)) {
-        eim_der_elem_t e;
+        eim_der_elem_t e = {0};
         err = eim_der_read_tag(c, 0xE3, &e);
         if (err)
             break;
@@ -131,7 +131,7 @@ static eim_err_t decode_eim_id_list(eim_der_reader_t *c, eim_euicc_result_t *res
 {
     eim_err_t err = EIM_OK;
     while (!err && !eim_der_at_end(c)) {
-        eim_der_elem_t e;
+        eim_der_elem_t e = {0};
         eim_der_reader_t s;
         err = eim_esep_read_enter(c, 0x30, &e, &s);
         if (err)
@@ -143,7 +143,7 @@ static eim_err_t decode_eim_id_list(eim_der_reader_t *c, eim_euicc_result_t *res
         item->eim_id_count++;
         int last = -1;
         while (!err && !eim_der_at_end(&s)) {
-            eim_der_elem_t f;
+            eim_der_elem_t f = {0};
             err = eim_der_read(&s, &f);
             if (err)
                 break;
@@ -186,14 +186,14 @@ static eim_err_t decode_list_choice(eim_der_reader_t *r, const eim_der_elem_t *e
             return err;
     }
     if (first == 0xA0) {
-        eim_der_elem_t list;
+        eim_der_elem_t list = {0};
         eim_der_reader_t l;
         item->wrapped = true;
         err = eim_esep_read_enter(&c, 0xA0, &list, &l);
         if (!err)
             err = profiles ? decode_profile_list(&l, res, item) : decode_eim_id_list(&l, res, item);
     } else if (first == 0x81 || first == 0x02) {
-        eim_der_elem_t code;
+        eim_der_elem_t code = {0};
         item->wrapped = first == 0x81;
         item->is_error = true;
         err = eim_der_read(&c, &code);
@@ -213,7 +213,7 @@ static eim_err_t decode_add_eim(eim_der_reader_t *r, const eim_der_elem_t *e,
                                 eim_result_data_t *item)
 {
     eim_der_reader_t c;
-    eim_der_elem_t alt;
+    eim_der_elem_t alt = {0};
     eim_err_t err = eim_der_enter(r, e, &c);
     if (!err)
         err = eim_der_read(&c, &alt);
@@ -271,7 +271,7 @@ static eim_err_t decode_result_item(eim_der_reader_t *r, const eim_der_elem_t *e
         bool has_code = false;
         int last = -1;
         while (!err && !eim_der_at_end(&c)) {
-            eim_der_elem_t f;
+            eim_der_elem_t f = {0};
             err = eim_der_read(&c, &f);
             if (!err && f.tag == 0x80) {
                 err = eim_esep_check_order(&c, &f, &last, 0);
@@ -301,7 +301,7 @@ static eim_err_t decode_result_list(eim_der_reader_t *r, const eim_der_elem_t *e
     eim_der_reader_t c;
     eim_err_t err = eim_der_enter(r, e, &c);
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t item;
+        eim_der_elem_t item = {0};
         err = eim_der_read(&c, &item);
         if (err)
             break;
@@ -322,7 +322,7 @@ static eim_err_t decode_signed_data(eim_der_reader_t *r, const eim_der_elem_t *e
     int last = -1;
     bool has_counter = false, has_seq = false, has_list = false, has_code = false;
     while (!err && !eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(&c, &f);
         if (err)
             break;
@@ -379,7 +379,7 @@ static eim_err_t decode_unsigned(eim_der_reader_t *c, eim_euicc_result_t *res)
     eim_err_t err = EIM_OK;
     int last = -1;
     while (!err && !eim_der_at_end(c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         err = eim_der_read(c, &f);
         if (err)
             break;
@@ -420,7 +420,7 @@ static bool bare_is_error(const eim_der_reader_t *r, const eim_der_elem_t *data)
         return false;
     c.error = NULL;
     while (!eim_der_at_end(&c)) {
-        eim_der_elem_t f;
+        eim_der_elem_t f = {0};
         if (eim_der_read(&c, &f))
             return false;
         if (f.tag == 0x02)
@@ -434,7 +434,7 @@ static bool bare_is_error(const eim_der_reader_t *r, const eim_der_elem_t *data)
 static eim_err_t decode_signed_alternative(eim_der_reader_t *c, eim_euicc_result_t *res,
                                            bool infer_form)
 {
-    eim_der_elem_t data, sig;
+    eim_der_elem_t data = {0}, sig = {0};
     eim_err_t err = eim_der_read_tag(c, 0x30, &data);
     if (err)
         return err;
@@ -458,7 +458,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
     if (!r || !out)
         return EIM_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
-    eim_der_elem_t outer, first;
+    eim_der_elem_t outer = {0}, first = {0};
     eim_der_reader_t c, a;
     eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
     if (err)
@@ -688,7 +688,7 @@ eim_err_t eim_esep_result_assemble(eim_result_form_t form, eim_span_t signed_tlv
         eim_esep_check_field(signature, 1, EIM_ESEP_SIGNATURE_MAX))
         return EIM_ERR_INVALID_ARG;
     eim_der_reader_t r;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_der_reader_init(&r, signed_tlv.ptr, signed_tlv.len, NULL);
     if (eim_der_read_tag(&r, 0x30, &e) || !eim_der_at_end(&r))
         return EIM_ERR_INVALID_ARG;

@@ -18,7 +18,7 @@
 /* Reads the next element, which must carry tag, and stores its TLV. */
 static eim_err_t read_tlv(eim_der_reader_t *r, uint32_t tag, eim_span_t *tlv)
 {
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_err_t rc = eim_der_read_tag(r, tag, &e);
     if (rc == EIM_OK)
         *tlv = e.tlv;
@@ -27,8 +27,8 @@ static eim_err_t read_tlv(eim_der_reader_t *r, uint32_t tag, eim_span_t *tlv)
 
 static eim_err_t read_optional_txid(eim_der_reader_t *r, uint32_t tag, bool *has, eim_span_t *out)
 {
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_der_read_optional(r, tag, &e, &present);
     if (rc == EIM_OK && present) {
         rc = eim_esipa_get_transaction_id(r, &e, out);
@@ -39,7 +39,7 @@ static eim_err_t read_optional_txid(eim_der_reader_t *r, uint32_t tag, bool *has
 
 static eim_err_t read_txid(eim_der_reader_t *r, uint32_t tag, eim_span_t *out)
 {
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_err_t rc = eim_der_read_tag(r, tag, &e);
     if (rc == EIM_OK)
         rc = eim_esipa_get_transaction_id(r, &e, out);
@@ -64,8 +64,8 @@ eim_esipa_initiate_authentication_request_read(eim_der_reader_t *r, const eim_de
                                                eim_esipa_initiate_authentication_request_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -110,8 +110,8 @@ static eim_err_t read_initiate_ok(eim_der_reader_t *r, const eim_der_elem_t *ele
                                   eim_esipa_initiate_authentication_response_t *out)
 {
     eim_der_reader_t seq, ctx;
-    eim_der_elem_t e, c;
-    bool present;
+    eim_der_elem_t e = {0}, c = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = read_optional_txid(&seq, 0x80, &out->has_transaction_id, &out->transaction_id);
@@ -148,7 +148,7 @@ eim_esipa_initiate_authentication_response_read(eim_der_reader_t *r, const eim_d
                                                 eim_esipa_initiate_authentication_response_t *out)
 {
     eim_der_reader_t choice;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = open_choice(r, elem, &choice, &e);
     if (rc != EIM_OK)
@@ -224,8 +224,8 @@ static eim_err_t read_authenticate_ok_dp(eim_der_reader_t *r, const eim_der_elem
                                          eim_esipa_authenticate_client_response_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = read_optional_txid(&seq, 0x80, &out->has_transaction_id, &out->transaction_id);
@@ -259,8 +259,8 @@ static eim_err_t read_authenticate_ok_ds(eim_der_reader_t *r, const eim_der_elem
                                          eim_esipa_authenticate_client_response_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = read_txid(&seq, 0x80, &out->transaction_id);
@@ -281,7 +281,7 @@ eim_err_t eim_esipa_authenticate_client_response_read(eim_der_reader_t *r,
                                                       eim_esipa_authenticate_client_response_t *out)
 {
     eim_der_reader_t choice;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = open_choice(r, elem, &choice, &e);
     if (rc != EIM_OK)
@@ -367,7 +367,7 @@ eim_err_t eim_esipa_get_bound_profile_package_response_read(
     eim_esipa_get_bound_profile_package_response_t *out)
 {
     eim_der_reader_t choice, seq;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = open_choice(r, elem, &choice, &e);
     if (rc != EIM_OK)
@@ -415,7 +415,7 @@ eim_err_t eim_esipa_cancel_session_request_read(eim_der_reader_t *r, const eim_d
                                                 eim_esipa_cancel_session_request_t *out)
 {
     eim_der_reader_t seq, inner;
-    eim_der_elem_t e, alt;
+    eim_der_elem_t e = {0}, alt = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -447,7 +447,7 @@ eim_err_t eim_esipa_cancel_session_response_read(eim_der_reader_t *r, const eim_
                                                  eim_esipa_cancel_session_response_t *out)
 {
     eim_der_reader_t choice, ok;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = open_choice(r, elem, &choice, &e);
     if (rc != EIM_OK)

@@ -17,7 +17,7 @@ static eim_err_t read_download_data(eim_der_reader_t *r, const eim_der_elem_t *e
                                     eim_esipa_download_trigger_request_t *out)
 {
     eim_der_reader_t choice, smds;
-    eim_der_elem_t e, a;
+    eim_der_elem_t e = {0}, a = {0};
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)
         rc = eim_esipa_read_single(&choice, &e);
@@ -57,8 +57,8 @@ eim_err_t eim_esipa_download_trigger_request_read(eim_der_reader_t *r, const eim
                                                   eim_esipa_download_trigger_request_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -111,8 +111,8 @@ eim_err_t eim_esipa_download_trigger_result_read(eim_der_reader_t *r, const eim_
                                                  eim_esipa_download_trigger_result_t *out)
 {
     eim_der_reader_t seq, err;
-    eim_der_elem_t e, f;
-    bool present;
+    eim_der_elem_t e = {0}, f = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)

@@ -58,7 +58,7 @@ eim_err_t eim_esipa_enter(eim_der_reader_t *r, const eim_der_elem_t *elem, eim_d
 
 eim_err_t eim_esipa_skip_extensions(eim_der_reader_t *r)
 {
-    eim_der_elem_t elem;
+    eim_der_elem_t elem = {0};
     while (!eim_der_at_end(r)) {
         eim_err_t rc = eim_der_read(r, &elem);
         if (rc != EIM_OK)
@@ -258,7 +258,7 @@ void eim_esipa_put_tlv(eim_der_writer_t *w, uint32_t tag, eim_span_t tlv)
         return;
     }
     eim_der_reader_t r;
-    eim_der_elem_t elem;
+    eim_der_elem_t elem = {0};
     eim_der_reader_init(&r, tlv.ptr, tlv.len, NULL);
     if (eim_der_read(&r, &elem) != EIM_OK || eim_der_expect_end(&r) != EIM_OK ||
         (tag != 0 && elem.tag != tag)) {

@@ -14,7 +14,7 @@ eim_err_t eim_esipa_ipa_to_eim_decode(const uint8_t *data, size_t len, eim_esipa
                                       eim_der_error_t *error)
 {
     eim_der_reader_t top;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     if (out == NULL)
         return EIM_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
@@ -99,7 +99,7 @@ eim_err_t eim_esipa_eim_to_ipa_decode(const uint8_t *data, size_t len, eim_esipa
                                       eim_der_error_t *error)
 {
     eim_der_reader_t top;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     if (out == NULL)
         return EIM_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));

@@ -49,8 +49,8 @@ eim_err_t eim_esipa_euicc_data_request_read(eim_der_reader_t *r, const eim_der_e
                                             eim_esipa_euicc_data_request_t *out)
 {
     eim_der_reader_t seq, choice;
-    eim_der_elem_t e, a;
-    bool present;
+    eim_der_elem_t e = {0}, a = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -144,8 +144,8 @@ static eim_err_t read_ipa_capabilities(eim_der_reader_t *r, const eim_der_elem_t
                                        eim_esipa_euicc_data_response_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     out->ipa_capabilities = elem->value;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -168,7 +168,7 @@ static eim_err_t read_package_results(eim_der_reader_t *r, const eim_der_elem_t 
                                       eim_esipa_euicc_data_response_t *out)
 {
     eim_der_reader_t list;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_err_t rc = eim_esipa_enter(r, elem, &list);
     while (rc == EIM_OK && !eim_der_at_end(&list)) {
         rc = eim_der_read(&list, &e);
@@ -240,7 +240,7 @@ static eim_err_t read_member(eim_der_reader_t *r, const eim_der_elem_t *e,
  * skipped; a known member out of order or repeated is an error. */
 static eim_err_t read_data_members(eim_der_reader_t *m, eim_esipa_euicc_data_response_t *out)
 {
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     size_t next = 0;
     out->kind = EIM_ESIPA_EUICC_DATA;
     while (!eim_der_at_end(m)) {
@@ -266,8 +266,8 @@ static eim_err_t read_data_members(eim_der_reader_t *m, eim_esipa_euicc_data_res
  *   ipaEuiccDataErrorCode INTEGER } */
 static eim_err_t read_error_members(eim_der_reader_t *m, eim_esipa_euicc_data_response_t *out)
 {
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     out->kind = EIM_ESIPA_EUICC_DATA_ERROR;
     eim_err_t rc = eim_der_read_optional(m, 0x80, &e, &present);
     if (rc == EIM_OK && present) {
@@ -307,7 +307,7 @@ eim_err_t eim_esipa_euicc_data_response_read(eim_der_reader_t *r, const eim_der_
                                              eim_esipa_euicc_data_response_t *out)
 {
     eim_der_reader_t c, m;
-    eim_der_elem_t first;
+    eim_der_elem_t first = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &c);
     if (rc != EIM_OK)

@@ -15,8 +15,8 @@ eim_err_t eim_esipa_get_eim_package_request_read(eim_der_reader_t *r, const eim_
                                                  eim_esipa_get_eim_package_request_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -65,7 +65,7 @@ eim_err_t eim_esipa_get_eim_package_response_read(eim_der_reader_t *r, const eim
                                                   eim_esipa_get_eim_package_response_t *out)
 {
     eim_der_reader_t choice;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)

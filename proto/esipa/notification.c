@@ -15,7 +15,7 @@ eim_err_t eim_esipa_handle_notification_read(eim_der_reader_t *r, const eim_der_
                                              eim_esipa_handle_notification_t *out)
 {
     eim_der_reader_t choice, pending;
-    eim_der_elem_t e, n;
+    eim_der_elem_t e = {0}, n = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)

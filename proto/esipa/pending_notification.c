@@ -23,8 +23,8 @@ static eim_err_t read_metadata(eim_der_reader_t *r, const eim_der_elem_t *elem,
                                eim_esipa_notification_t *out)
 {
     eim_der_reader_t m;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &m);
     if (rc == EIM_OK)
         rc = eim_der_read_tag(&m, 0x80, &e);
@@ -62,7 +62,7 @@ static eim_err_t read_final_result(eim_der_reader_t *r, const eim_der_elem_t *el
                                    eim_esipa_notification_t *out)
 {
     eim_der_reader_t choice, alt;
-    eim_der_elem_t e, f;
+    eim_der_elem_t e = {0}, f = {0};
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)
         rc = eim_esipa_read_single(&choice, &e);
@@ -95,8 +95,8 @@ static eim_err_t read_pir(eim_der_reader_t *r, const eim_der_elem_t *elem,
                           eim_esipa_notification_t *out)
 {
     eim_der_reader_t pir, data;
-    eim_der_elem_t e, d;
-    bool present;
+    eim_der_elem_t e = {0}, d = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &pir);
     if (rc == EIM_OK)
         rc = eim_der_read_tag(&pir, TAG_PIR_DATA, &d);
@@ -133,7 +133,7 @@ static eim_err_t read_other_signed(eim_der_reader_t *r, const eim_der_elem_t *el
                                    eim_esipa_notification_t *out)
 {
     eim_der_reader_t n;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_err_t rc = eim_esipa_enter(r, elem, &n);
     if (rc == EIM_OK)
         rc = eim_der_read_tag(&n, TAG_NOTIFICATION_METADATA, &e);
@@ -162,8 +162,8 @@ static eim_err_t read_compact_pir(eim_der_reader_t *r, const eim_der_elem_t *ele
                                   eim_esipa_notification_t *out)
 {
     eim_der_reader_t n, data;
-    eim_der_elem_t e, d;
-    bool present;
+    eim_der_elem_t e = {0}, d = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &n);
     if (rc == EIM_OK)
         rc = eim_der_read_tag(&n, 0xA0, &d);
@@ -200,8 +200,8 @@ static eim_err_t read_compact_other(eim_der_reader_t *r, const eim_der_elem_t *e
                                     eim_esipa_notification_t *out)
 {
     eim_der_reader_t n;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &n);
     if (rc == EIM_OK)
         rc = eim_der_read_optional(&n, 0x5A, &e, &present);
@@ -256,7 +256,7 @@ eim_err_t eim_esipa_notification_list_read(eim_der_reader_t *r, const eim_der_el
                                            eim_esipa_notification_list_t *out)
 {
     eim_der_reader_t list;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     out->count = 0;
     eim_err_t rc = eim_esipa_enter(r, elem, &list);
     while (rc == EIM_OK && !eim_der_at_end(&list)) {
@@ -289,7 +289,7 @@ eim_err_t eim_esipa_notification_decode(const uint8_t *data, size_t len,
                                         eim_esipa_notification_t *out, eim_der_error_t *error)
 {
     eim_der_reader_t top;
-    eim_der_elem_t elem;
+    eim_der_elem_t elem = {0};
     if (out == NULL)
         return EIM_ERR_INVALID_ARG;
     if (error != NULL)

@@ -22,7 +22,7 @@ static eim_err_t read_epr_and_notifications(eim_der_reader_t *r, const eim_der_e
                                             eim_esipa_package_result_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = eim_der_read_tag(&seq, TAG_EPR, &e);
@@ -43,8 +43,8 @@ static eim_err_t read_result_error(eim_der_reader_t *r, const eim_der_elem_t *el
                                    eim_esipa_package_result_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = eim_der_read_optional(&seq, 0x80, &e, &present);
@@ -118,8 +118,8 @@ eim_err_t eim_esipa_provide_eim_package_result_read(eim_der_reader_t *r, const e
                                                     eim_esipa_provide_eim_package_result_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present, known;
+    eim_der_elem_t e = {0};
+    bool present = false, known = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
@@ -153,7 +153,7 @@ eim_err_t eim_esipa_acknowledgements_read(eim_der_reader_t *r, const eim_der_ele
                                           eim_esipa_acknowledgements_t *out)
 {
     eim_der_reader_t list;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     out->count = 0;
     eim_err_t rc = eim_esipa_enter(r, elem, &list);
     while (rc == EIM_OK && !eim_der_at_end(&list)) {
@@ -186,7 +186,7 @@ eim_err_t eim_esipa_provide_eim_package_result_response_read(
     eim_esipa_provide_eim_package_result_response_t *out)
 {
     eim_der_reader_t choice, empty;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)

@@ -20,7 +20,7 @@ eim_err_t eim_esipa_transfer_eim_package_request_read(eim_der_reader_t *r,
                                                       eim_esipa_transfer_eim_package_request_t *out)
 {
     eim_der_reader_t choice;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
     if (rc == EIM_OK)
@@ -74,8 +74,8 @@ static eim_err_t read_with_cid(eim_der_reader_t *r, const eim_der_elem_t *elem, 
                                eim_esipa_transfer_eim_package_response_t *out)
 {
     eim_der_reader_t seq, choice;
-    eim_der_elem_t e, c;
-    bool present;
+    eim_der_elem_t e = {0}, c = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = eim_der_read_optional(&seq, 0xA0, &e, &present);
@@ -133,7 +133,7 @@ eim_esipa_transfer_eim_package_response_read(eim_der_reader_t *r, const eim_der_
                                              eim_esipa_transfer_eim_package_response_t *out)
 {
     eim_der_reader_t choice;
-    eim_der_elem_t e;
+    eim_der_elem_t e = {0};
     bool known = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &choice);
