@@ -30,15 +30,6 @@ eim_err_t eim_esep_signature_input(eim_span_t signed_tlv, int64_t token, eim_buf
     return eim_esep_token_append(out, token);
 }
 
-eim_err_t eim_esep_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
-                              eim_der_reader_t *child)
-{
-    eim_err_t err = eim_der_read_tag(r, tag, elem);
-    if (err)
-        return err;
-    return eim_der_enter(r, elem, child);
-}
-
 eim_err_t eim_esep_check_order(eim_der_reader_t *r, const eim_der_elem_t *elem, int *last,
                                int position)
 {

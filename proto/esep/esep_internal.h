@@ -13,9 +13,6 @@
 #include "proto/der/der.h"
 #include "proto/esep/esep.h"
 
-/* Reads the next element, which must carry tag, and enters it. */
-eim_err_t eim_esep_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
-                              eim_der_reader_t *child);
 /* Enforces DER component order: position must exceed *last. */
 eim_err_t eim_esep_check_order(eim_der_reader_t *r, const eim_der_elem_t *elem, int *last,
                                int position);

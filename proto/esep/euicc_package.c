@@ -712,7 +712,7 @@ eim_err_t eim_esep_package_read(eim_der_reader_t *r, eim_euicc_package_request_t
     memset(out, 0, sizeof(*out));
     eim_der_elem_t outer, signed_part, sig;
     eim_der_reader_t c;
-    eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
+    eim_err_t err = eim_der_read_enter(r, 0xBF51, &outer, &c);
     if (err)
         return err;
     out->tlv = outer.tlv;

@@ -133,7 +133,7 @@ static eim_err_t decode_eim_id_list(eim_der_reader_t *c, eim_euicc_result_t *res
     while (!err && !eim_der_at_end(c)) {
         eim_der_elem_t e;
         eim_der_reader_t s;
-        err = eim_esep_read_enter(c, 0x30, &e, &s);
+        err = eim_der_read_enter(c, 0x30, &e, &s);
         if (err)
             break;
         if (res->eim_id_count == EIM_ESEP_MAX_EIM_IDS)
@@ -189,7 +189,7 @@ static eim_err_t decode_list_choice(eim_der_reader_t *r, const eim_der_elem_t *e
         eim_der_elem_t list;
         eim_der_reader_t l;
         item->wrapped = true;
-        err = eim_esep_read_enter(&c, 0xA0, &list, &l);
+        err = eim_der_read_enter(&c, 0xA0, &list, &l);
         if (!err)
             err = profiles ? decode_profile_list(&l, res, item) : decode_eim_id_list(&l, res, item);
     } else if (first == 0x81 || first == 0x02) {
@@ -460,7 +460,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
     memset(out, 0, sizeof(*out));
     eim_der_elem_t outer, first;
     eim_der_reader_t c, a;
-    eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
+    eim_err_t err = eim_der_read_enter(r, 0xBF51, &outer, &c);
     if (err)
         return err;
     out->tlv = outer.tlv;
@@ -473,14 +473,14 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
     case 0xA1:
         out->wrapped = true;
         out->form = first.tag == 0xA0 ? EIM_RESULT_SIGNED : EIM_RESULT_ERROR_SIGNED;
-        err = eim_esep_read_enter(&c, first.tag, &first, &a);
+        err = eim_der_read_enter(&c, first.tag, &first, &a);
         if (!err)
             err = decode_signed_alternative(&a, out, false);
         break;
     case 0xA2:
         out->wrapped = true;
         out->form = EIM_RESULT_ERROR_UNSIGNED;
-        err = eim_esep_read_enter(&c, first.tag, &first, &a);
+        err = eim_der_read_enter(&c, first.tag, &first, &a);
         if (!err)
             err = decode_unsigned(&a, out);
         break;
@@ -500,7 +500,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
             break;
         if (inner == 0x30) {
             /* BF51 { 30 { 30 data, 5F37 sig } } */
-            err = eim_esep_read_enter(&c, 0x30, &first, &a);
+            err = eim_der_read_enter(&c, 0x30, &first, &a);
             if (!err)
                 err = decode_signed_alternative(&a, out, true);
         } else if (next == 0x5F37) {
@@ -511,7 +511,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
         } else {
             /* BF51 { 30 { 80 eimId ... } }: the unsigned error. */
             out->form = EIM_RESULT_ERROR_UNSIGNED;
-            err = eim_esep_read_enter(&c, 0x30, &first, &a);
+            err = eim_der_read_enter(&c, 0x30, &first, &a);
             if (!err)
                 err = decode_unsigned(&a, out);
         }
