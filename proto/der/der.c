@@ -549,6 +549,33 @@ eim_err_t eim_der_check_null(eim_der_reader_t *r, const eim_der_elem_t *elem)
     return EIM_OK;
 }
 
+eim_err_t eim_der_check_bit_string(eim_der_reader_t *r, const eim_der_elem_t *elem)
+{
+    eim_span_t bits;
+    unsigned unused;
+    const char *reason = NULL;
+    eim_err_t err = decode_bit_string(elem, &bits, &unused, &reason);
+    if (err)
+        return eim_der_fail(r, elem, err, reason);
+    return EIM_OK;
+}
+
+size_t eim_der_encode_int(int64_t value, uint8_t out[EIM_DER_INT64_MAX_LEN])
+{
+    uint8_t bytes[8];
+    uint64_t u;
+    memcpy(&u, &value, sizeof(u));
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (uint8_t)(u >> (8 * (7 - i)));
+    size_t start = 0;
+    /* Drop leading bytes that only repeat the sign bit of the next one. */
+    while (start < 7 && ((bytes[start] == 0x00 && !(bytes[start + 1] & 0x80)) ||
+                         (bytes[start] == 0xFF && (bytes[start + 1] & 0x80))))
+        start++;
+    memcpy(out, bytes + start, 8 - start);
+    return 8 - start;
+}
+
 /* ---- writer ------------------------------------------------------------ */
 
 void eim_der_writer_init(eim_der_writer_t *w, eim_buf_t *buf)
@@ -690,17 +717,9 @@ void eim_der_put_span(eim_der_writer_t *w, uint32_t tag, eim_span_t value)
 
 void eim_der_put_int(eim_der_writer_t *w, uint32_t tag, int64_t value)
 {
-    uint8_t bytes[8];
-    uint64_t u;
-    memcpy(&u, &value, sizeof(u));
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (uint8_t)(u >> (8 * (7 - i)));
-    size_t start = 0;
-    /* Drop leading bytes that only repeat the sign bit of the next one. */
-    while (start < 7 && ((bytes[start] == 0x00 && !(bytes[start + 1] & 0x80)) ||
-                         (bytes[start] == 0xFF && (bytes[start + 1] & 0x80))))
-        start++;
-    eim_der_put(w, tag, bytes + start, 8 - start);
+    uint8_t bytes[EIM_DER_INT64_MAX_LEN];
+    size_t n = eim_der_encode_int(value, bytes);
+    eim_der_put(w, tag, bytes, n);
 }
 
 void eim_der_put_uint(eim_der_writer_t *w, uint32_t tag, uint64_t value)

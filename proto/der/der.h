@@ -123,6 +123,13 @@ eim_err_t eim_der_read_oid(eim_der_reader_t *r, uint32_t tag, eim_span_t *oid);
  * span by the caller) or as an empty NULL, recording failures in r. */
 eim_err_t eim_der_check_int(eim_der_reader_t *r, const eim_der_elem_t *elem);
 eim_err_t eim_der_check_null(eim_der_reader_t *r, const eim_der_elem_t *elem);
+/* Same for a BIT STRING whose bits the caller keeps as the raw contents. */
+eim_err_t eim_der_check_bit_string(eim_der_reader_t *r, const eim_der_elem_t *elem);
+
+/* Contents octets of value as a minimal two's-complement DER INTEGER
+ * (X.690 §8.3.2) into out; returns their count (1..8). */
+#define EIM_DER_INT64_MAX_LEN 8
+size_t eim_der_encode_int(int64_t value, uint8_t out[EIM_DER_INT64_MAX_LEN]);
 
 typedef struct {
     eim_buf_t *buf;

@@ -27,6 +27,11 @@ eim_err_t eim_esep_get_bool(eim_der_reader_t *r, const eim_der_elem_t *elem, boo
 /* Checks that bytes are a sequence of well-formed DER TLVs (any depth). */
 eim_err_t eim_esep_check_tlvs(eim_der_reader_t *r);
 
+/* Builds signed_tlv || 84 L token (eim_esep_signature_input) and has sign
+ * sign it: the signing step shared by the package and result encoders. */
+eim_err_t eim_esep_sign(eim_span_t signed_tlv, int64_t token, eim_esep_sign_fn sign, void *sign_ctx,
+                        uint8_t signature[EIM_ESEP_SIGNATURE_LEN]);
+
 /* Writes an OPTIONAL span field (nothing when absent). */
 void eim_esep_put_opt(eim_der_writer_t *w, uint32_t tag, eim_span_t value);
 /* EIM_ERR_INVALID_ARG unless min <= value.len <= max and value.ptr set. */

@@ -742,24 +742,19 @@ eim_err_t eim_esep_result_encode(const eim_euicc_result_t *res, int64_t token,
         return encode_unsigned(res, out);
     if (!sign)
         return EIM_ERR_INVALID_ARG;
-    eim_buf_t signed_part, input;
+    eim_buf_t signed_part;
     uint8_t signature[EIM_ESEP_SIGNATURE_LEN];
     eim_buf_init(&signed_part, EIM_ESEP_MAX_MESSAGE);
-    eim_buf_init(&input, EIM_ESEP_MAX_MESSAGE + EIM_ESEP_TOKEN_TLV_MAX);
     eim_err_t err = eim_esep_result_encode_signed(res, &signed_part);
     if (err)
         goto out;
     eim_span_t signed_tlv = eim_span(signed_part.data, signed_part.len);
-    err = eim_esep_signature_input(signed_tlv, token, &input);
-    if (err)
-        goto out;
-    err = sign(sign_ctx, eim_span(input.data, input.len), signature);
+    err = eim_esep_sign(signed_tlv, token, sign, sign_ctx, signature);
     if (err)
         goto out;
     err = eim_esep_result_assemble(res->form, signed_tlv, eim_span(signature, sizeof(signature)),
                                    out);
 out:
     eim_buf_free(&signed_part);
-    eim_buf_free(&input);
     return err;
 }
