@@ -21,46 +21,12 @@
 #include <cmocka.h>
 
 #include "crypto_test_util.h"
+#include "esep_test_util.h"
 #include "proto/crypto/cert_chain.h"
 #include "proto/crypto/package_codec.h"
 #include "proto/crypto/software_signer.h"
 
-static const uint8_t eid_bytes[16] = {0x89, 0x04, 0x90, 0x32, 0x12, 0x34, 0x51, 0x23,
-                                      0x45, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x35};
-static const uint8_t iccid_bytes[10] = {0x98, 0x00, 0x10, 0x32, 0x54, 0x76, 0x98, 0x10, 0x32, 0x14};
-static const uint8_t txid_bytes[4] = {0x01, 0x02, 0x03, 0x04};
 static const char eim_id[] = "eim.example.com";
-
-static int group_setup(void **state)
-{
-    (void)state;
-    test_pki_dir();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_pki_cleanup();
-    return 0;
-}
-
-/* A typical eUICC Package: enable one Profile with rollback. */
-static eim_euicc_package_t *enable_package(void)
-{
-    eim_euicc_package_t *p = calloc(1, sizeof(*p));
-    assert_non_null(p);
-    p->eim_id = eim_span(eim_id, strlen(eim_id));
-    p->eid = eim_span(eid_bytes, sizeof(eid_bytes));
-    p->counter_value = 7;
-    p->transaction_id = eim_span(txid_bytes, sizeof(txid_bytes));
-    p->list = EIM_PACKAGE_PSMO_LIST;
-    p->count = 1;
-    p->psmos[0].kind = EIM_PSMO_ENABLE;
-    p->psmos[0].iccid = eim_span(iccid_bytes, sizeof(iccid_bytes));
-    p->psmos[0].rollback_flag = true;
-    return p;
-}
 
 static eim_signer_t *load_signer(const char *prefix, int curve)
 {
@@ -86,7 +52,7 @@ static void test_package_build_cross_verify(void **state)
 {
     static const int64_t tokens[] = {-1 /* none */, 0x80, 0x123456};
     (void)state;
-    eim_euicc_package_t *pkg = enable_package();
+    eim_euicc_package_t *pkg = test_enable_package();
     for (int c = 0; c < TEST_CURVES; c++) {
         eim_signer_t *signer = load_signer("eim", c);
         char name[64], pub_path[256];
@@ -145,7 +111,7 @@ static void test_package_build_cross_verify(void **state)
 static void test_package_build_rejects(void **state)
 {
     (void)state;
-    eim_euicc_package_t *pkg = enable_package();
+    eim_euicc_package_t *pkg = test_enable_package();
     eim_signer_t *signer = load_signer("eim", 0);
     eim_buf_t wire;
     eim_buf_init(&wire, EIM_ESEP_MAX_MESSAGE);
@@ -174,10 +140,10 @@ static eim_ec_pubkey_t *euicc_pubkey(int curve)
     uint8_t *eum = test_pki_read(name, &eum_len);
     eim_euicc_key_t key;
     eim_chain_status_t status;
-    assert_int_equal(
-        eim_cert_chain_verify(store, eim_span(euicc, euicc_len), eim_span(eum, eum_len),
-                              eim_span(eid_bytes, sizeof(eid_bytes)), TEST_NOW, &key, &status),
-        EIM_OK);
+    assert_int_equal(eim_cert_chain_verify(
+                         store, eim_span(euicc, euicc_len), eim_span(eum, eum_len),
+                         eim_span(test_eid_bytes, sizeof(test_eid_bytes)), TEST_NOW, &key, &status),
+                     EIM_OK);
     eim_ec_pubkey_t *pub = NULL;
     assert_int_equal(eim_ec_pubkey_from_spki(eim_span(key.spki, key.spki_len), &pub), EIM_OK);
     free(euicc);
@@ -192,8 +158,8 @@ static eim_euicc_result_t *enable_result(eim_result_form_t form)
     assert_non_null(res);
     res->form = form;
     res->eim_id = eim_span(eim_id, strlen(eim_id));
-    res->counter_value = 7;
-    res->transaction_id = eim_span(txid_bytes, sizeof(txid_bytes));
+    res->counter_value = 5;
+    res->transaction_id = eim_span(test_txid_bytes, sizeof(test_txid_bytes));
     if (form == EIM_RESULT_SIGNED) {
         res->seq_number = 3;
         res->count = 1;
@@ -383,5 +349,5 @@ int main(void)
         cmocka_unit_test(test_result_open_openssl_signed),
         cmocka_unit_test(test_result_open_unsigned_and_malformed),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
 }
