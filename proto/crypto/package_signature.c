@@ -12,28 +12,19 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include "proto/crypto/crypto_util.h"
+#include "proto/der/der.h"
 
 eim_err_t eim_package_token_tlv(eim_assoc_token_t token, uint8_t out[EIM_TOKEN_TLV_MAX],
                                 size_t *out_len)
 {
-    uint8_t be[8];
-    uint64_t u;
-    size_t start = 0;
-
     if (!out || !out_len)
         return EIM_ERR_INVALID_ARG;
-    u = (uint64_t)(token.present ? token.value : 0);
-    for (int i = 7; i >= 0; i--, u >>= 8)
-        be[i] = (uint8_t)(u & 0xFF);
-    /* Minimal two's complement (X.690 §8.3.2): drop a leading 00 before a
-     * byte with the high bit clear, or FF before one with it set. */
-    while (start < 7 && ((be[start] == 0x00 && !(be[start + 1] & 0x80)) ||
-                         (be[start] == 0xFF && (be[start + 1] & 0x80))))
-        start++;
+    /* associationToken [4] INTEGER: context tag 4, primitive; contents are a
+     * minimal two's-complement INTEGER (interpretation log C2). */
+    size_t n = eim_der_encode_int(token.present ? token.value : 0, out + 2);
     out[0] = 0x84;
-    out[1] = (uint8_t)(8 - start);
-    memcpy(out + 2, be + start, 8 - start);
-    *out_len = 2 + (8 - start);
+    out[1] = (uint8_t)n;
+    *out_len = 2 + n;
     return EIM_OK;
 }
 

@@ -18,7 +18,7 @@
 #include "proto/base/memory.h"
 #include "proto/crypto/crypto_util.h"
 #include "proto/crypto/ec_pubkey.h"
-#include "proto/crypto/tlv_internal.h"
+#include "proto/der/der.h"
 
 typedef struct {
     eim_signer_t base; /* first: eim_signer_t* <-> software_signer_t* */
@@ -81,45 +81,60 @@ static const eim_signer_ops_t software_ops = {
 static eim_err_t import_pkcs8(const uint8_t *der, size_t len, ecc_key *key)
 {
     static const uint8_t oid_ec_public_key[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
-    tlv_reader_t top = tlv_reader(eim_span(der, len)), r, ar, kr;
-    tlv_t info, ver, alg, oid, curve, octets, ec, kver, priv, e;
-    eim_span_t pub = EIM_SPAN_NULL;
+    eim_der_reader_t top, r, ar, octets_r, kr, pr;
+    eim_der_elem_t info, alg, octets, ec, priv, e;
+    eim_span_t oid, curve, param, pub = EIM_SPAN_NULL;
+    unsigned unused = 0;
+    int64_t version = 0;
     int curve_id;
+    eim_err_t err;
 
-    if (tlv_expect(&top, 0x30, &info) != EIM_OK || !tlv_at_end(&top))
+    /* PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier { id-ecPublicKey,
+     * namedCurve }, privateKey OCTET STRING (ECPrivateKey), [attributes] } */
+    eim_der_reader_init(&top, der, len, NULL);
+    err = eim_der_read_enter(&top, 0x30, &info, &r);
+    if (!err)
+        err = eim_der_expect_end(&top);
+    if (!err)
+        err = eim_der_read_int(&r, 0x02, &version);
+    if (!err)
+        err = eim_der_read_enter(&r, 0x30, &alg, &ar);
+    if (!err)
+        err = eim_der_read_tag(&r, 0x04, &octets);
+    if (!err)
+        err = eim_der_read_oid(&ar, 0x06, &oid);
+    if (!err)
+        err = eim_der_read_oid(&ar, 0x06, &curve);
+    if (err || !eim_span_eq(oid, eim_span(oid_ec_public_key, sizeof(oid_ec_public_key))))
         return EIM_ERR_DECODE;
-    r = tlv_reader(info.value);
-    if (tlv_expect(&r, 0x02, &ver) != EIM_OK || tlv_expect(&r, 0x30, &alg) != EIM_OK ||
-        tlv_expect(&r, 0x04, &octets) != EIM_OK)
-        return EIM_ERR_DECODE;
-    ar = tlv_reader(alg.value);
-    if (tlv_expect(&ar, 0x06, &oid) != EIM_OK || tlv_expect(&ar, 0x06, &curve) != EIM_OK ||
-        !eim_span_eq(oid.value, eim_span(oid_ec_public_key, sizeof(oid_ec_public_key))))
-        return EIM_ERR_DECODE;
-    curve_id = wc_ecc_get_curve_id_from_oid(curve.value.ptr, (word32)curve.value.len);
+    curve_id = wc_ecc_get_curve_id_from_oid(curve.ptr, (word32)curve.len);
     if (eim_curve_from_wolf_id(curve_id) == EIM_CURVE_NONE)
         return EIM_ERR_UNSUPPORTED;
-    kr = tlv_reader(octets.value);
-    if (tlv_expect(&kr, 0x30, &ec) != EIM_OK || !tlv_at_end(&kr))
+    /* ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING,
+     *                             parameters [0] OPTIONAL, publicKey [1] OPTIONAL } */
+    err = eim_der_enter_span(&r, octets.value, &octets_r);
+    if (!err)
+        err = eim_der_read_enter(&octets_r, 0x30, &ec, &kr);
+    if (!err)
+        err = eim_der_expect_end(&octets_r);
+    if (!err)
+        err = eim_der_read_int(&kr, 0x02, &version);
+    if (!err)
+        err = eim_der_read_tag(&kr, 0x04, &priv);
+    if (err || priv.value.len != 32)
         return EIM_ERR_DECODE;
-    kr = tlv_reader(ec.value);
-    if (tlv_expect(&kr, 0x02, &kver) != EIM_OK || tlv_expect(&kr, 0x04, &priv) != EIM_OK ||
-        priv.value.len != 32)
-        return EIM_ERR_DECODE;
-    while (!tlv_at_end(&kr)) {
-        if (tlv_next(&kr, &e) != EIM_OK)
+    while (!eim_der_at_end(&kr)) {
+        if (eim_der_read(&kr, &e) != EIM_OK)
             return EIM_ERR_DECODE;
         if (e.tag == 0xA0) { /* parameters, if present, must name the same curve */
-            tlv_reader_t pr = tlv_reader(e.value);
-            tlv_t p;
-            if (tlv_expect(&pr, 0x06, &p) != EIM_OK || !eim_span_eq(p.value, curve.value))
+            if (eim_der_enter(&kr, &e, &pr) != EIM_OK ||
+                eim_der_read_oid(&pr, 0x06, &param) != EIM_OK || !eim_span_eq(param, curve))
                 return EIM_ERR_DECODE;
         } else if (e.tag == 0xA1) { /* publicKey BIT STRING */
-            tlv_reader_t pr = tlv_reader(e.value);
-            tlv_t p;
-            if (tlv_expect(&pr, 0x03, &p) != EIM_OK || p.value.len < 2 || p.value.ptr[0] != 0)
+            if (eim_der_enter(&kr, &e, &pr) != EIM_OK ||
+                eim_der_read_bit_string(&pr, 0x03, &pub, &unused) != EIM_OK || unused != 0 ||
+                pub.len == 0)
                 return EIM_ERR_DECODE;
-            pub = eim_span(p.value.ptr + 1, p.value.len - 1);
         }
     }
     if (wc_ecc_import_private_key_ex(priv.value.ptr, (word32)priv.value.len, pub.ptr,

@@ -1,12 +1,20 @@
 /*
  * Minimal X.509 reader (x509.h). RFC 5280 §4.1, §4.2.1.1-4, §4.2.1.9,
  * §4.2.1.10; X.690 DER. SGP.22 v2 §4.5.2 names the extensions used here.
+ *
+ * All decoding goes through the shared DER reader (proto/der/der.h), so
+ * certificates get the same strictness as every ESipa object: definite
+ * minimal lengths, bounded nesting, minimal INTEGERs, well-formed OIDs and
+ * BIT STRINGs. Extension values (OCTET STRINGs holding DER) are read with
+ * eim_der_enter_span. Reader failures surface as EIM_ERR_DECODE: callers
+ * only need "malformed certificate", not the reader's finer codes.
  */
 #include "proto/crypto/x509.h"
 
-#include "proto/crypto/tlv_internal.h"
-
+#include <limits.h>
 #include <string.h>
+
+#include "proto/der/der.h"
 
 /* ---- time ------------------------------------------------------------- */
 
@@ -66,167 +74,311 @@ eim_err_t eim_x509_parse_time(uint8_t tag, eim_span_t v, int64_t *out)
 
 /* ---- extensions --------------------------------------------------------- */
 
-static eim_err_t parse_basic_constraints(eim_span_t v, eim_x509_cert_t *c)
+/* Reader over a span kept in a parsed certificate (standalone input). */
+static eim_der_reader_t span_reader(eim_span_t s)
 {
-    tlv_reader_t outer = tlv_reader(v), r;
-    tlv_t seq, e;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
-        return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
-    c->has_basic_constraints = true;
-    if (tlv_peek(&r, 0x01)) {
-        if (tlv_next(&r, &e) != EIM_OK || e.value.len != 1 ||
-            (e.value.ptr[0] != 0x00 && e.value.ptr[0] != 0xFF))
-            return EIM_ERR_DECODE;
-        c->is_ca = e.value.ptr[0] == 0xFF;
-    }
-    if (tlv_peek(&r, 0x02)) {
-        if (tlv_next(&r, &e) != EIM_OK || e.value.len != 1 || e.value.ptr[0] > 0x7F)
-            return EIM_ERR_DECODE;
-        c->path_len = e.value.ptr[0];
-    }
-    return tlv_at_end(&r) ? EIM_OK : EIM_ERR_DECODE;
+    eim_der_reader_t r;
+    eim_der_reader_init(&r, s.ptr, s.len, NULL);
+    return r;
 }
 
-static eim_err_t parse_key_usage(eim_span_t v, eim_x509_cert_t *c)
+/* BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE,
+ *                                 pathLenConstraint INTEGER (0..MAX) OPTIONAL } */
+static eim_err_t parse_basic_constraints(eim_der_reader_t *r, eim_x509_cert_t *c)
 {
-    tlv_reader_t r = tlv_reader(v);
-    tlv_t bits;
-    if (tlv_expect(&r, 0x03, &bits) != EIM_OK || !tlv_at_end(&r) || bits.value.len < 2 ||
-        bits.value.len > 3 || bits.value.ptr[0] > 7)
-        return EIM_ERR_DECODE;
-    /* BIT STRING: bit 0 is the most significant bit of the first byte. */
+    eim_der_reader_t sr;
+    eim_der_elem_t seq, e;
+    bool present = false;
+    uint64_t path_len = 0;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &seq, &sr);
+    if (err)
+        goto out;
+    err = eim_der_expect_end(r);
+    if (err)
+        goto out;
+    c->has_basic_constraints = true;
+    err = eim_der_read_optional(&sr, 0x01, &e, &present);
+    if (!err && present)
+        err = eim_der_get_bool(&e, &c->is_ca);
+    if (err)
+        goto out;
+    err = eim_der_read_optional(&sr, 0x02, &e, &present);
+    if (!err && present) {
+        err = eim_der_get_uint(&e, &path_len);
+        if (!err && path_len > INT_MAX)
+            err = EIM_ERR_DECODE;
+        if (!err)
+            c->path_len = (int)path_len;
+    }
+    if (err)
+        goto out;
+    err = eim_der_expect_end(&sr);
+out:
+    return err;
+}
+
+/* KeyUsage ::= BIT STRING; bit 0 is the most significant bit of the first
+ * octet. The named bits we know fit in two octets. */
+static eim_err_t parse_key_usage(eim_der_reader_t *r, eim_x509_cert_t *c)
+{
+    eim_span_t bits;
+    unsigned unused = 0;
     uint16_t ku = 0;
-    for (size_t i = 1; i < bits.value.len; i++)
+    eim_err_t err = eim_der_read_bit_string(r, 0x03, &bits, &unused);
+    if (err)
+        goto out;
+    err = eim_der_expect_end(r);
+    if (err)
+        goto out;
+    if (bits.len < 1 || bits.len > 2) {
+        err = EIM_ERR_DECODE;
+        goto out;
+    }
+    for (size_t i = 0; i < bits.len; i++)
         for (int b = 0; b < 8; b++)
-            if (bits.value.ptr[i] & (0x80 >> b))
-                ku |= (uint16_t)(1u << ((i - 1) * 8 + (size_t)b));
+            if (bits.ptr[i] & (0x80 >> b))
+                ku |= (uint16_t)(1u << (i * 8 + (size_t)b));
     c->has_key_usage = true;
     c->key_usage = ku;
-    return EIM_OK;
+out:
+    return err;
 }
 
-static eim_err_t parse_ski(eim_span_t v, eim_x509_cert_t *c)
+/* SubjectKeyIdentifier ::= OCTET STRING */
+static eim_err_t parse_ski(eim_der_reader_t *r, eim_x509_cert_t *c)
 {
-    tlv_reader_t r = tlv_reader(v);
-    tlv_t os;
-    if (tlv_expect(&r, 0x04, &os) != EIM_OK || !tlv_at_end(&r) || os.value.len == 0)
-        return EIM_ERR_DECODE;
-    c->ski = os.value;
-    return EIM_OK;
+    eim_der_elem_t os;
+    eim_err_t err = eim_der_read_tag(r, 0x04, &os);
+    if (!err)
+        err = eim_der_expect_end(r);
+    if (!err && os.value.len == 0)
+        err = EIM_ERR_DECODE;
+    if (!err)
+        c->ski = os.value;
+    return err;
 }
 
-static eim_err_t parse_aki(eim_span_t v, eim_x509_cert_t *c)
+/* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OPTIONAL,
+ *                                       authorityCertIssuer [1], serial [2] } */
+static eim_err_t parse_aki(eim_der_reader_t *r, eim_x509_cert_t *c)
 {
-    tlv_reader_t outer = tlv_reader(v), r;
-    tlv_t seq, e;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
-        return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
-    while (!tlv_at_end(&r)) {
-        if (tlv_next(&r, &e) != EIM_OK)
-            return EIM_ERR_DECODE;
-        if (e.tag == 0x80) /* [0] IMPLICIT KeyIdentifier */
+    eim_der_reader_t sr;
+    eim_der_elem_t seq, e;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &seq, &sr);
+    if (!err)
+        err = eim_der_expect_end(r);
+    while (!err && !eim_der_at_end(&sr)) {
+        err = eim_der_read(&sr, &e);
+        if (!err && e.tag == 0x80)
             c->aki = e.value;
     }
-    return EIM_OK;
+    return err;
 }
 
-static eim_err_t parse_name_constraints(eim_span_t v, eim_x509_cert_t *c)
+/* NameConstraints ::= SEQUENCE { permittedSubtrees [0] OPTIONAL,
+ *                                excludedSubtrees [1] OPTIONAL } */
+static eim_err_t parse_name_constraints(eim_der_reader_t *r, eim_x509_cert_t *c)
 {
-    tlv_reader_t outer = tlv_reader(v), r;
-    tlv_t seq, e;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
-        return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
+    eim_der_reader_t sr;
+    eim_der_elem_t seq, e;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &seq, &sr);
+    if (!err)
+        err = eim_der_expect_end(r);
+    if (err)
+        return err;
     c->has_name_constraints = true;
-    while (!tlv_at_end(&r)) {
-        if (tlv_next(&r, &e) != EIM_OK)
-            return EIM_ERR_DECODE;
+    while (!err && !eim_der_at_end(&sr)) {
+        err = eim_der_read(&sr, &e);
+        if (err)
+            break;
         if (e.tag == 0xA0)
             c->permitted = e.value;
         else if (e.tag == 0xA1)
             c->has_excluded = true;
         else
-            return EIM_ERR_DECODE;
+            err = EIM_ERR_DECODE;
     }
+    return err;
+}
+
+/* certificatePolicies ::= SEQUENCE OF SEQUENCE { policyIdentifier OID, ... }.
+ * The shape is validated once here; the lookups below trust it. */
+static eim_err_t parse_policies(eim_der_reader_t *r, eim_x509_cert_t *c)
+{
+    eim_der_reader_t sr, pr;
+    eim_der_elem_t seq, pi;
+    eim_span_t oid;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &seq, &sr);
+    if (!err)
+        err = eim_der_expect_end(r);
+    while (!err && !eim_der_at_end(&sr)) {
+        err = eim_der_read_enter(&sr, 0x30, &pi, &pr);
+        if (!err)
+            err = eim_der_read_oid(&pr, 0x06, &oid);
+    }
+    if (!err)
+        c->policies = seq.value;
+    return err;
+}
+
+/* Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+ *                          extnValue OCTET STRING (DER of the extension) } */
+static eim_err_t parse_extension(eim_der_reader_t *r, eim_x509_cert_t *c)
+{
+    eim_der_reader_t er, vr;
+    eim_der_elem_t ext, crit, val;
+    eim_span_t oid;
+    bool critical = false, present = false;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &ext, &er);
+    if (err)
+        goto out;
+    err = eim_der_read_oid(&er, 0x06, &oid);
+    if (err)
+        goto out;
+    err = eim_der_read_optional(&er, 0x01, &crit, &present);
+    if (!err && present) {
+        err = eim_der_get_bool(&crit, &critical);
+        if (!err && !critical) /* DER: the DEFAULT FALSE is omitted */
+            err = EIM_ERR_DECODE;
+    }
+    if (err)
+        goto out;
+    err = eim_der_read_tag(&er, 0x04, &val);
+    if (!err)
+        err = eim_der_expect_end(&er);
+    if (!err)
+        err = eim_der_enter_span(&er, val.value, &vr);
+    if (err)
+        goto out;
+    /* id-ce arc 2.5.29 (55 1D) holds every extension we process. */
+    if (oid.len != 3 || oid.ptr[0] != 0x55 || oid.ptr[1] != 0x1D) {
+        c->unknown_critical |= critical;
+        goto out;
+    }
+    switch (oid.ptr[2]) {
+    case 0x13: err = parse_basic_constraints(&vr, c); break;
+    case 0x0F: err = parse_key_usage(&vr, c); break;
+    case 0x0E: err = parse_ski(&vr, c); break;
+    case 0x23: err = parse_aki(&vr, c); break;
+    case 0x1E: err = parse_name_constraints(&vr, c); break;
+    case 0x20: err = parse_policies(&vr, c); break;
+    default: c->unknown_critical |= critical; break;
+    }
+out:
+    return err;
+}
+
+/* extensions [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension */
+static eim_err_t parse_extensions(eim_der_reader_t *r, eim_x509_cert_t *c)
+{
+    eim_der_reader_t sr;
+    eim_der_elem_t seq;
+    eim_err_t err = eim_der_read_enter(r, 0x30, &seq, &sr);
+    if (!err)
+        err = eim_der_expect_end(r);
+    while (!err && !eim_der_at_end(&sr))
+        err = parse_extension(&sr, c);
+    return err;
+}
+
+/* ---- certificate -------------------------------------------------------- */
+
+/* version [0] EXPLICIT INTEGER: only v3 (2) carries extensions. */
+static eim_err_t parse_version(eim_der_reader_t *tr)
+{
+    eim_der_reader_t vr;
+    eim_der_elem_t wrap;
+    bool present = false;
+    int64_t version = 0;
+    eim_err_t err = eim_der_read_optional(tr, 0xA0, &wrap, &present);
+    if (err)
+        return EIM_ERR_DECODE;
+    if (!present)
+        return EIM_ERR_UNSUPPORTED; /* v1 */
+    if (eim_der_enter(tr, &wrap, &vr) != EIM_OK ||
+        eim_der_read_int(&vr, 0x02, &version) != EIM_OK || eim_der_expect_end(&vr) != EIM_OK)
+        return EIM_ERR_DECODE;
+    return version == 2 ? EIM_OK : EIM_ERR_UNSUPPORTED;
+}
+
+/* Validity ::= SEQUENCE { notBefore Time, notAfter Time } */
+static eim_err_t parse_validity(eim_der_reader_t *tr, eim_x509_cert_t *c)
+{
+    eim_der_reader_t vr;
+    eim_der_elem_t seq, t1, t2;
+    eim_err_t err = eim_der_read_enter(tr, 0x30, &seq, &vr);
+    if (!err)
+        err = eim_der_read(&vr, &t1);
+    if (!err)
+        err = eim_der_read(&vr, &t2);
+    if (!err)
+        err = eim_der_expect_end(&vr);
+    if (err)
+        return err;
+    if (t1.tag > 0xFF || t2.tag > 0xFF ||
+        eim_x509_parse_time((uint8_t)t1.tag, t1.value, &c->not_before) != EIM_OK ||
+        eim_x509_parse_time((uint8_t)t2.tag, t2.value, &c->not_after) != EIM_OK)
+        return EIM_ERR_DECODE;
     return EIM_OK;
 }
 
-static eim_err_t parse_policies(eim_span_t v, eim_x509_cert_t *c)
+/* TBSCertificate (RFC 5280 §4.1.2) after the version. */
+static eim_err_t parse_tbs_fields(eim_der_reader_t *tr, const eim_der_elem_t *alg,
+                                  eim_x509_cert_t *c)
 {
-    tlv_reader_t outer = tlv_reader(v), r;
-    tlv_t seq, pi;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
+    eim_der_elem_t e;
+    eim_err_t err = eim_der_read_tag(tr, 0x02, &e);
+    if (!err)
+        err = eim_der_check_int(tr, &e);
+    if (err)
+        return err;
+    c->serial = e.value;
+    err = eim_der_read_tag(tr, 0x30, &e); /* signature AlgorithmIdentifier */
+    if (err)
+        return err;
+    if (!eim_span_eq(e.tlv, alg->tlv)) /* RFC 5280 §4.1.1.2: must match */
         return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
-    while (!tlv_at_end(&r)) { /* validate shape once; lookups trust it */
-        tlv_reader_t pr;
-        tlv_t oid;
-        if (tlv_expect(&r, 0x30, &pi) != EIM_OK)
-            return EIM_ERR_DECODE;
-        pr = tlv_reader(pi.value);
-        if (tlv_expect(&pr, 0x06, &oid) != EIM_OK)
-            return EIM_ERR_DECODE;
-    }
-    c->policies = seq.value;
-    return EIM_OK;
-}
-
-static eim_err_t parse_extensions(eim_span_t v, eim_x509_cert_t *c)
-{
-    tlv_reader_t outer = tlv_reader(v), r;
-    tlv_t seq;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
-        return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
-    while (!tlv_at_end(&r)) {
-        tlv_t ext, oid, crit, val;
-        tlv_reader_t er;
-        bool critical = false;
-        eim_err_t err = EIM_OK;
-        if (tlv_expect(&r, 0x30, &ext) != EIM_OK)
-            return EIM_ERR_DECODE;
-        er = tlv_reader(ext.value);
-        if (tlv_expect(&er, 0x06, &oid) != EIM_OK)
-            return EIM_ERR_DECODE;
-        if (tlv_peek(&er, 0x01)) {
-            if (tlv_next(&er, &crit) != EIM_OK || crit.value.len != 1 ||
-                crit.value.ptr[0] != 0xFF) /* DER: FALSE is omitted */
-                return EIM_ERR_DECODE;
-            critical = true;
-        }
-        if (tlv_expect(&er, 0x04, &val) != EIM_OK || !tlv_at_end(&er))
-            return EIM_ERR_DECODE;
-        if (oid.value.len != 3 || oid.value.ptr[0] != 0x55 || oid.value.ptr[1] != 0x1D) {
-            if (critical)
-                c->unknown_critical = true;
+    err = eim_der_read_tag(tr, 0x30, &e);
+    if (err)
+        return err;
+    c->issuer = e.tlv;
+    err = parse_validity(tr, c);
+    if (!err)
+        err = eim_der_read_tag(tr, 0x30, &e);
+    if (err)
+        return err;
+    c->subject = e.tlv;
+    err = eim_der_read_tag(tr, 0x30, &e);
+    if (err)
+        return err;
+    c->spki = e.tlv;
+    while (!eim_der_at_end(tr)) {
+        err = eim_der_read(tr, &e);
+        if (err)
+            return err;
+        if (e.tag == 0x81 || e.tag == 0x82) /* issuer/subjectUniqueID */
             continue;
-        }
-        switch (oid.value.ptr[2]) {
-        case 0x13: err = parse_basic_constraints(val.value, c); break;
-        case 0x0F: err = parse_key_usage(val.value, c); break;
-        case 0x0E: err = parse_ski(val.value, c); break;
-        case 0x23: err = parse_aki(val.value, c); break;
-        case 0x1E: err = parse_name_constraints(val.value, c); break;
-        case 0x20: err = parse_policies(val.value, c); break;
-        default:
-            if (critical)
-                c->unknown_critical = true;
-            break;
-        }
-        if (err != EIM_OK)
+        if (e.tag != 0xA3 || !eim_der_at_end(tr))
+            return EIM_ERR_DECODE;
+        eim_der_reader_t xr;
+        err = eim_der_enter(tr, &e, &xr);
+        if (!err)
+            err = parse_extensions(&xr, c);
+        if (!err)
+            err = eim_der_expect_end(&xr);
+        if (err)
             return err;
     }
     return EIM_OK;
 }
 
-/* ---- certificate -------------------------------------------------------- */
-
 eim_err_t eim_x509_parse(eim_span_t der, eim_x509_cert_t *c)
 {
-    tlv_reader_t top, cr, tr, ar, vr;
-    tlv_t cert, tbs, alg, oid, sig, e, t1, t2;
+    eim_der_reader_t top, cr, tr, ar;
+    eim_der_elem_t cert, tbs, alg;
+    eim_span_t sig_bits;
+    unsigned unused = 0;
+    eim_err_t err;
 
     if (!der.ptr || !c)
         return EIM_ERR_INVALID_ARG;
@@ -234,95 +386,57 @@ eim_err_t eim_x509_parse(eim_span_t der, eim_x509_cert_t *c)
         return EIM_ERR_LIMIT;
     memset(c, 0, sizeof(*c));
     c->path_len = -1;
-    top = tlv_reader(der);
-    if (tlv_expect(&top, 0x30, &cert) != EIM_OK || !tlv_at_end(&top))
-        return EIM_ERR_DECODE;
+    eim_der_reader_init(&top, der.ptr, der.len, NULL);
+    /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+     *                            signatureValue BIT STRING } */
+    err = eim_der_read_enter(&top, 0x30, &cert, &cr);
+    if (!err)
+        err = eim_der_expect_end(&top);
+    if (!err)
+        err = eim_der_read_enter(&cr, 0x30, &tbs, &tr);
+    if (!err)
+        err = eim_der_read_enter(&cr, 0x30, &alg, &ar);
+    if (!err)
+        err = eim_der_read_bit_string(&cr, 0x03, &sig_bits, &unused);
+    if (!err)
+        err = eim_der_expect_end(&cr);
+    if (!err)
+        err = eim_der_read_oid(&ar, 0x06, &c->sig_alg);
+    if (!err && (unused != 0 || sig_bits.len == 0))
+        err = EIM_ERR_DECODE;
+    if (err)
+        goto out;
     c->tlv = cert.tlv;
-    cr = tlv_reader(cert.value);
-    if (tlv_expect(&cr, 0x30, &tbs) != EIM_OK || tlv_expect(&cr, 0x30, &alg) != EIM_OK ||
-        tlv_expect(&cr, 0x03, &sig) != EIM_OK || !tlv_at_end(&cr))
-        return EIM_ERR_DECODE;
     c->tbs = tbs.tlv;
-    ar = tlv_reader(alg.value);
-    if (tlv_expect(&ar, 0x06, &oid) != EIM_OK)
-        return EIM_ERR_DECODE;
-    c->sig_alg = oid.value;
-    if (sig.value.len < 2 || sig.value.ptr[0] != 0)
-        return EIM_ERR_DECODE;
-    c->signature = eim_span(sig.value.ptr + 1, sig.value.len - 1);
-
-    tr = tlv_reader(tbs.value);
-    if (tlv_peek(&tr, 0xA0)) { /* version [0] EXPLICIT: must be v3 (2) */
-        tlv_reader_t vr0;
-        tlv_t ver_wrap, ver;
-        if (tlv_next(&tr, &ver_wrap) != EIM_OK)
-            return EIM_ERR_DECODE;
-        vr0 = tlv_reader(ver_wrap.value);
-        if (tlv_expect(&vr0, 0x02, &ver) != EIM_OK || ver.value.len != 1 || ver.value.ptr[0] != 2)
-            return EIM_ERR_UNSUPPORTED;
-    } else {
-        return EIM_ERR_UNSUPPORTED; /* v1 certificates have no extensions */
-    }
-    if (tlv_expect(&tr, 0x02, &e) != EIM_OK)
-        return EIM_ERR_DECODE;
-    c->serial = e.value;
-    if (tlv_expect(&tr, 0x30, &e) != EIM_OK) /* signature AlgorithmIdentifier */
-        return EIM_ERR_DECODE;
-    if (!eim_span_eq(e.tlv, alg.tlv)) /* RFC 5280 §4.1.1.2: must match */
-        return EIM_ERR_DECODE;
-    if (tlv_expect(&tr, 0x30, &e) != EIM_OK)
-        return EIM_ERR_DECODE;
-    c->issuer = e.tlv;
-    if (tlv_expect(&tr, 0x30, &e) != EIM_OK)
-        return EIM_ERR_DECODE;
-    vr = tlv_reader(e.value);
-    if (tlv_next(&vr, &t1) != EIM_OK || tlv_next(&vr, &t2) != EIM_OK || !tlv_at_end(&vr) ||
-        eim_x509_parse_time(t1.tag, t1.value, &c->not_before) != EIM_OK ||
-        eim_x509_parse_time(t2.tag, t2.value, &c->not_after) != EIM_OK)
-        return EIM_ERR_DECODE;
-    if (tlv_expect(&tr, 0x30, &e) != EIM_OK)
-        return EIM_ERR_DECODE;
-    c->subject = e.tlv;
-    if (tlv_expect(&tr, 0x30, &e) != EIM_OK)
-        return EIM_ERR_DECODE;
-    c->spki = e.tlv;
-    while (!tlv_at_end(&tr)) {
-        if (tlv_next(&tr, &e) != EIM_OK)
-            return EIM_ERR_DECODE;
-        if (e.tag == 0x81 || e.tag == 0x82) /* issuer/subjectUniqueID */
-            continue;
-        if (e.tag != 0xA3 || !tlv_at_end(&tr))
-            return EIM_ERR_DECODE;
-        eim_err_t err = parse_extensions(e.value, c);
-        if (err != EIM_OK)
-            return err;
-    }
-    return EIM_OK;
+    c->signature = sig_bits;
+    err = parse_version(&tr);
+    if (err)
+        goto out;
+    err = parse_tbs_fields(&tr, &alg, c);
+out:
+    if (err != EIM_OK && err != EIM_ERR_UNSUPPORTED)
+        err = EIM_ERR_DECODE;
+    return err;
 }
 
 eim_err_t eim_x509_name_attr(eim_span_t name, eim_span_t oid, eim_span_t *value)
 {
-    tlv_reader_t outer = tlv_reader(name), r;
-    tlv_t seq;
-    if (tlv_expect(&outer, 0x30, &seq) != EIM_OK || !tlv_at_end(&outer))
+    /* Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF
+     *          AttributeTypeAndValue ::= SEQUENCE { type OID, value ANY }) */
+    eim_der_reader_t outer = span_reader(name), r, sr, ar;
+    eim_der_elem_t seq, set, atv, val;
+    eim_span_t type;
+    if (eim_der_read_enter(&outer, 0x30, &seq, &r) != EIM_OK || !eim_der_at_end(&outer))
         return EIM_ERR_DECODE;
-    r = tlv_reader(seq.value);
-    while (!tlv_at_end(&r)) {
-        tlv_t set;
-        tlv_reader_t sr;
-        if (tlv_expect(&r, 0x31, &set) != EIM_OK)
+    while (!eim_der_at_end(&r)) {
+        if (eim_der_read_enter(&r, 0x31, &set, &sr) != EIM_OK)
             return EIM_ERR_DECODE;
-        sr = tlv_reader(set.value);
-        while (!tlv_at_end(&sr)) {
-            tlv_t atv, type, val;
-            tlv_reader_t ar;
-            if (tlv_expect(&sr, 0x30, &atv) != EIM_OK)
+        while (!eim_der_at_end(&sr)) {
+            if (eim_der_read_enter(&sr, 0x30, &atv, &ar) != EIM_OK ||
+                eim_der_read_oid(&ar, 0x06, &type) != EIM_OK || eim_der_read(&ar, &val) != EIM_OK ||
+                !eim_der_at_end(&ar))
                 return EIM_ERR_DECODE;
-            ar = tlv_reader(atv.value);
-            if (tlv_expect(&ar, 0x06, &type) != EIM_OK || tlv_next(&ar, &val) != EIM_OK ||
-                !tlv_at_end(&ar))
-                return EIM_ERR_DECODE;
-            if (eim_span_eq(type.value, oid)) {
+            if (eim_span_eq(type, oid)) {
                 *value = val.value;
                 return EIM_OK;
             }
@@ -335,21 +449,18 @@ eim_err_t eim_x509_each_permitted_dirname(const eim_x509_cert_t *cert,
                                           bool (*fn)(eim_span_t name, void *arg), void *arg,
                                           bool *found)
 {
-    tlv_reader_t r = tlv_reader(cert->permitted);
+    /* GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0], maximum [1] } */
+    eim_der_reader_t r = span_reader(cert->permitted), sr, nr;
+    eim_der_elem_t subtree, base, name;
     *found = false;
-    while (!tlv_at_end(&r)) {
-        tlv_t subtree, base;
-        tlv_reader_t sr;
-        if (tlv_expect(&r, 0x30, &subtree) != EIM_OK)
-            return EIM_ERR_DECODE;
-        sr = tlv_reader(subtree.value);
-        if (tlv_next(&sr, &base) != EIM_OK)
+    while (!eim_der_at_end(&r)) {
+        if (eim_der_read_enter(&r, 0x30, &subtree, &sr) != EIM_OK ||
+            eim_der_read(&sr, &base) != EIM_OK)
             return EIM_ERR_DECODE;
         if (base.tag != 0xA4) /* directoryName [4] (EXPLICIT: Name is a CHOICE) */
             continue;
-        tlv_reader_t nr = tlv_reader(base.value);
-        tlv_t name;
-        if (tlv_expect(&nr, 0x30, &name) != EIM_OK || !tlv_at_end(&nr))
+        if (eim_der_enter(&sr, &base, &nr) != EIM_OK ||
+            eim_der_read_tag(&nr, 0x30, &name) != EIM_OK || !eim_der_at_end(&nr))
             return EIM_ERR_DECODE;
         if (fn(name.tlv, arg)) {
             *found = true;
@@ -361,17 +472,15 @@ eim_err_t eim_x509_each_permitted_dirname(const eim_x509_cert_t *cert,
 
 static bool policy_match(const eim_x509_cert_t *cert, eim_span_t oid, bool prefix)
 {
-    tlv_reader_t r = tlv_reader(cert->policies);
-    while (!tlv_at_end(&r)) {
-        tlv_t pi, id;
-        tlv_reader_t pr;
-        if (tlv_expect(&r, 0x30, &pi) != EIM_OK)
+    eim_der_reader_t r = span_reader(cert->policies), pr;
+    eim_der_elem_t pi;
+    eim_span_t id;
+    while (!eim_der_at_end(&r)) {
+        if (eim_der_read_enter(&r, 0x30, &pi, &pr) != EIM_OK ||
+            eim_der_read_oid(&pr, 0x06, &id) != EIM_OK)
             return false;
-        pr = tlv_reader(pi.value);
-        if (tlv_expect(&pr, 0x06, &id) != EIM_OK)
-            return false;
-        if (prefix ? (id.value.len >= oid.len && memcmp(id.value.ptr, oid.ptr, oid.len) == 0)
-                   : eim_span_eq(id.value, oid))
+        if (prefix ? (id.len >= oid.len && memcmp(id.ptr, oid.ptr, oid.len) == 0)
+                   : eim_span_eq(id, oid))
             return true;
     }
     return false;

@@ -8,9 +8,7 @@
  * the certificate bytes must outlive the parsed view. Lengths are checked
  * against their parent, only definite minimal lengths are accepted, and an
  * unrecognised critical extension is reported (RFC 5280 §4.2: must reject).
- *
- * This file carries its own ~60-line TLV walker because proto/der/der.c is
- * developed in parallel; it can move onto eim_der_reader_t later.
+ * Decoding uses the shared DER reader (proto/der/der.h).
  */
 #ifndef EIM_PROTO_CRYPTO_X509_H
 #define EIM_PROTO_CRYPTO_X509_H

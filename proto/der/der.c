@@ -84,6 +84,34 @@ eim_err_t eim_der_enter(const eim_der_reader_t *parent, const eim_der_elem_t *el
     return EIM_OK;
 }
 
+eim_err_t eim_der_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
+                             eim_der_reader_t *child)
+{
+    eim_err_t err = eim_der_read_tag(r, tag, elem);
+    if (err)
+        return err;
+    return eim_der_enter(r, elem, child);
+}
+
+eim_err_t eim_der_enter_span(const eim_der_reader_t *parent, eim_span_t span,
+                             eim_der_reader_t *child)
+{
+    if (!parent || !child || (span.len > 0 && !span.ptr))
+        return EIM_ERR_INVALID_ARG;
+    if (span.len > 0 && (span.ptr < parent->base || span.ptr > parent->end ||
+                         span.len > (size_t)(parent->end - span.ptr)))
+        return EIM_ERR_INVALID_ARG;
+    if (parent->depth + 1 > EIM_DER_MAX_DEPTH)
+        return fail_at(parent, span.ptr ? span.ptr : parent->pos, 0, EIM_ERR_LIMIT,
+                       "nesting too deep");
+    child->base = parent->base;
+    child->pos = span.len > 0 ? span.ptr : parent->pos;
+    child->end = child->pos + span.len;
+    child->depth = parent->depth + 1;
+    child->error = parent->error;
+    return EIM_OK;
+}
+
 bool eim_der_at_end(const eim_der_reader_t *r)
 {
     return r->pos >= r->end;
@@ -335,6 +363,98 @@ static eim_err_t decode_null(const eim_der_elem_t *elem, const char **reason)
     return EIM_OK;
 }
 
+static eim_err_t decode_bit_string(const eim_der_elem_t *elem, eim_span_t *bits,
+                                   unsigned *unused_bits, const char **reason)
+{
+    const uint8_t *v = elem->value.ptr;
+    size_t n = elem->value.len;
+    if (eim_der_tag_is_constructed(elem->tag)) {
+        *reason = "constructed BIT STRING";
+        return EIM_ERR_DECODE;
+    }
+    if (n == 0 || v[0] > 7 || (n == 1 && v[0] != 0)) {
+        *reason = "bad BIT STRING unused-bits octet";
+        return EIM_ERR_DECODE;
+    }
+    /* X.690 §11.2.1: the unused bits of the last octet are zero in DER. */
+    if (n > 1 && (v[n - 1] & ((1u << v[0]) - 1u)) != 0) {
+        *reason = "BIT STRING unused bits not zero";
+        return EIM_ERR_DECODE;
+    }
+    *bits = eim_span(v + 1, n - 1);
+    *unused_bits = v[0];
+    return EIM_OK;
+}
+
+static eim_err_t decode_oid(const eim_der_elem_t *elem, eim_span_t *oid, const char **reason)
+{
+    const uint8_t *v = elem->value.ptr;
+    size_t n = elem->value.len;
+    if (eim_der_tag_is_constructed(elem->tag)) {
+        *reason = "constructed OBJECT IDENTIFIER";
+        return EIM_ERR_DECODE;
+    }
+    if (n == 0) {
+        *reason = "empty OBJECT IDENTIFIER";
+        return EIM_ERR_DECODE;
+    }
+    /* X.690 §8.19.2: a subidentifier starts with a non-80 octet and ends with
+     * an octet whose bit 8 is clear. */
+    for (size_t i = 0; i < n; i++) {
+        bool first = i == 0 || !(v[i - 1] & 0x80);
+        if (first && v[i] == 0x80) {
+            *reason = "non-minimal OBJECT IDENTIFIER subidentifier";
+            return EIM_ERR_DECODE;
+        }
+    }
+    if (v[n - 1] & 0x80) {
+        *reason = "truncated OBJECT IDENTIFIER";
+        return EIM_ERR_DECODE;
+    }
+    *oid = elem->value;
+    return EIM_OK;
+}
+
+eim_err_t eim_der_get_bit_string(const eim_der_elem_t *elem, eim_span_t *bits,
+                                 unsigned *unused_bits)
+{
+    const char *reason;
+    return decode_bit_string(elem, bits, unused_bits, &reason);
+}
+
+eim_err_t eim_der_get_oid(const eim_der_elem_t *elem, eim_span_t *oid)
+{
+    const char *reason;
+    return decode_oid(elem, oid, &reason);
+}
+
+eim_err_t eim_der_read_bit_string(eim_der_reader_t *r, uint32_t tag, eim_span_t *bits,
+                                  unsigned *unused_bits)
+{
+    eim_der_elem_t elem;
+    const char *reason = NULL;
+    eim_err_t err = eim_der_read_tag(r, tag, &elem);
+    if (err)
+        return err;
+    err = decode_bit_string(&elem, bits, unused_bits, &reason);
+    if (err)
+        return eim_der_fail(r, &elem, err, reason);
+    return EIM_OK;
+}
+
+eim_err_t eim_der_read_oid(eim_der_reader_t *r, uint32_t tag, eim_span_t *oid)
+{
+    eim_der_elem_t elem;
+    const char *reason = NULL;
+    eim_err_t err = eim_der_read_tag(r, tag, &elem);
+    if (err)
+        return err;
+    err = decode_oid(&elem, oid, &reason);
+    if (err)
+        return eim_der_fail(r, &elem, err, reason);
+    return EIM_OK;
+}
+
 eim_err_t eim_der_get_int(const eim_der_elem_t *elem, int64_t *out)
 {
     const char *reason;
@@ -427,6 +547,33 @@ eim_err_t eim_der_check_null(eim_der_reader_t *r, const eim_der_elem_t *elem)
     if (err)
         return eim_der_fail(r, elem, err, reason);
     return EIM_OK;
+}
+
+eim_err_t eim_der_check_bit_string(eim_der_reader_t *r, const eim_der_elem_t *elem)
+{
+    eim_span_t bits;
+    unsigned unused;
+    const char *reason = NULL;
+    eim_err_t err = decode_bit_string(elem, &bits, &unused, &reason);
+    if (err)
+        return eim_der_fail(r, elem, err, reason);
+    return EIM_OK;
+}
+
+size_t eim_der_encode_int(int64_t value, uint8_t out[EIM_DER_INT64_MAX_LEN])
+{
+    uint8_t bytes[8];
+    uint64_t u;
+    memcpy(&u, &value, sizeof(u));
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (uint8_t)(u >> (8 * (7 - i)));
+    size_t start = 0;
+    /* Drop leading bytes that only repeat the sign bit of the next one. */
+    while (start < 7 && ((bytes[start] == 0x00 && !(bytes[start + 1] & 0x80)) ||
+                         (bytes[start] == 0xFF && (bytes[start + 1] & 0x80))))
+        start++;
+    memcpy(out, bytes + start, 8 - start);
+    return 8 - start;
 }
 
 /* ---- writer ------------------------------------------------------------ */
@@ -570,17 +717,9 @@ void eim_der_put_span(eim_der_writer_t *w, uint32_t tag, eim_span_t value)
 
 void eim_der_put_int(eim_der_writer_t *w, uint32_t tag, int64_t value)
 {
-    uint8_t bytes[8];
-    uint64_t u;
-    memcpy(&u, &value, sizeof(u));
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (uint8_t)(u >> (8 * (7 - i)));
-    size_t start = 0;
-    /* Drop leading bytes that only repeat the sign bit of the next one. */
-    while (start < 7 && ((bytes[start] == 0x00 && !(bytes[start + 1] & 0x80)) ||
-                         (bytes[start] == 0xFF && (bytes[start + 1] & 0x80))))
-        start++;
-    eim_der_put(w, tag, bytes + start, 8 - start);
+    uint8_t bytes[EIM_DER_INT64_MAX_LEN];
+    size_t n = eim_der_encode_int(value, bytes);
+    eim_der_put(w, tag, bytes, n);
 }
 
 void eim_der_put_uint(eim_der_writer_t *w, uint32_t tag, uint64_t value)

@@ -63,6 +63,15 @@ void eim_der_reader_init(eim_der_reader_t *r, const uint8_t *data, size_t len,
 /* Reader over the contents of a constructed element read from parent. */
 eim_err_t eim_der_enter(const eim_der_reader_t *parent, const eim_der_elem_t *elem,
                         eim_der_reader_t *child);
+/* Reads the next element, which must carry tag, and enters it. */
+eim_err_t eim_der_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
+                             eim_der_reader_t *child);
+/* Reader over bytes of parent's input that encapsulate further DER, e.g. the
+ * contents of an OCTET STRING (X.509 extnValue, PKCS#8 privateKey) or the
+ * bits of a BIT STRING. span must lie inside parent's range; it counts as
+ * one nesting level, and error offsets stay relative to the top-level input. */
+eim_err_t eim_der_enter_span(const eim_der_reader_t *parent, eim_span_t span,
+                             eim_der_reader_t *child);
 bool eim_der_at_end(const eim_der_reader_t *r);
 /* Fails with "trailing bytes" unless the reader is at its end. */
 eim_err_t eim_der_expect_end(eim_der_reader_t *r);
@@ -90,6 +99,15 @@ eim_err_t eim_der_get_int(const eim_der_elem_t *elem, int64_t *out);
 eim_err_t eim_der_get_uint(const eim_der_elem_t *elem, uint64_t *out);
 eim_err_t eim_der_get_bool(const eim_der_elem_t *elem, bool *out);
 eim_err_t eim_der_get_null(const eim_der_elem_t *elem);
+/* BIT STRING (X.690 §8.6, §11.2.1): primitive, an initial octet 0..7 giving
+ * the unused bits of the last octet (0 when there are no bits), unused bits
+ * zero. *bits gets the octets after the initial one. */
+eim_err_t eim_der_get_bit_string(const eim_der_elem_t *elem, eim_span_t *bits,
+                                 unsigned *unused_bits);
+/* OBJECT IDENTIFIER (X.690 §8.19): primitive, non-empty, every subidentifier
+ * minimal (no leading 80 octet) and complete. *oid gets the contents octets,
+ * the form in which OIDs are compared (e.g. 2A 86 48 CE 3D 02 01). */
+eim_err_t eim_der_get_oid(const eim_der_elem_t *elem, eim_span_t *oid);
 
 /* Read-and-decode helpers (added): read the next element, which must carry
  * tag, and decode its value with the DER rules above; on a bad value the
@@ -98,10 +116,20 @@ eim_err_t eim_der_read_int(eim_der_reader_t *r, uint32_t tag, int64_t *out);
 eim_err_t eim_der_read_uint(eim_der_reader_t *r, uint32_t tag, uint64_t *out);
 eim_err_t eim_der_read_bool(eim_der_reader_t *r, uint32_t tag, bool *out);
 eim_err_t eim_der_read_null(eim_der_reader_t *r, uint32_t tag);
+eim_err_t eim_der_read_bit_string(eim_der_reader_t *r, uint32_t tag, eim_span_t *bits,
+                                  unsigned *unused_bits);
+eim_err_t eim_der_read_oid(eim_der_reader_t *r, uint32_t tag, eim_span_t *oid);
 /* Validate an already-read element as a DER INTEGER of any size (kept as a
  * span by the caller) or as an empty NULL, recording failures in r. */
 eim_err_t eim_der_check_int(eim_der_reader_t *r, const eim_der_elem_t *elem);
 eim_err_t eim_der_check_null(eim_der_reader_t *r, const eim_der_elem_t *elem);
+/* Same for a BIT STRING whose bits the caller keeps as the raw contents. */
+eim_err_t eim_der_check_bit_string(eim_der_reader_t *r, const eim_der_elem_t *elem);
+
+/* Contents octets of value as a minimal two's-complement DER INTEGER
+ * (X.690 §8.3.2) into out; returns their count (1..8). */
+#define EIM_DER_INT64_MAX_LEN 8
+size_t eim_der_encode_int(int64_t value, uint8_t out[EIM_DER_INT64_MAX_LEN]);
 
 typedef struct {
     eim_buf_t *buf;

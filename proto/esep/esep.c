@@ -30,13 +30,16 @@ eim_err_t eim_esep_signature_input(eim_span_t signed_tlv, int64_t token, eim_buf
     return eim_esep_token_append(out, token);
 }
 
-eim_err_t eim_esep_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
-                              eim_der_reader_t *child)
+eim_err_t eim_esep_sign(eim_span_t signed_tlv, int64_t token, eim_esep_sign_fn sign, void *sign_ctx,
+                        uint8_t signature[EIM_ESEP_SIGNATURE_LEN])
 {
-    eim_err_t err = eim_der_read_tag(r, tag, elem);
-    if (err)
-        return err;
-    return eim_der_enter(r, elem, child);
+    eim_buf_t input;
+    eim_buf_init(&input, EIM_ESEP_MAX_MESSAGE + EIM_ESEP_TOKEN_TLV_MAX);
+    eim_err_t err = eim_esep_signature_input(signed_tlv, token, &input);
+    if (!err)
+        err = sign(sign_ctx, eim_span(input.data, input.len), signature);
+    eim_buf_free(&input);
+    return err;
 }
 
 eim_err_t eim_esep_check_order(eim_der_reader_t *r, const eim_der_elem_t *elem, int *last,

@@ -13,9 +13,6 @@
 #include "proto/der/der.h"
 #include "proto/esep/esep.h"
 
-/* Reads the next element, which must carry tag, and enters it. */
-eim_err_t eim_esep_read_enter(eim_der_reader_t *r, uint32_t tag, eim_der_elem_t *elem,
-                              eim_der_reader_t *child);
 /* Enforces DER component order: position must exceed *last. */
 eim_err_t eim_esep_check_order(eim_der_reader_t *r, const eim_der_elem_t *elem, int *last,
                                int position);
@@ -29,6 +26,11 @@ eim_err_t eim_esep_get_int(eim_der_reader_t *r, const eim_der_elem_t *elem, int6
 eim_err_t eim_esep_get_bool(eim_der_reader_t *r, const eim_der_elem_t *elem, bool *out);
 /* Checks that bytes are a sequence of well-formed DER TLVs (any depth). */
 eim_err_t eim_esep_check_tlvs(eim_der_reader_t *r);
+
+/* Builds signed_tlv || 84 L token (eim_esep_signature_input) and has sign
+ * sign it: the signing step shared by the package and result encoders. */
+eim_err_t eim_esep_sign(eim_span_t signed_tlv, int64_t token, eim_esep_sign_fn sign, void *sign_ctx,
+                        uint8_t signature[EIM_ESEP_SIGNATURE_LEN]);
 
 /* Writes an OPTIONAL span field (nothing when absent). */
 void eim_esep_put_opt(eim_der_writer_t *w, uint32_t tag, eim_span_t value);

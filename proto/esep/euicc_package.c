@@ -247,24 +247,19 @@ eim_err_t eim_esep_package_encode(const eim_euicc_package_t *pkg, int64_t token,
 {
     if (!pkg || !sign || !out)
         return EIM_ERR_INVALID_ARG;
-    eim_buf_t signed_part, input;
+    eim_buf_t signed_part;
     uint8_t signature[EIM_ESEP_SIGNATURE_LEN];
     eim_buf_init(&signed_part, EIM_ESEP_MAX_MESSAGE);
-    eim_buf_init(&input, EIM_ESEP_MAX_MESSAGE + EIM_ESEP_TOKEN_TLV_MAX);
     eim_err_t err = eim_esep_package_encode_signed(pkg, &signed_part);
     if (err)
         goto out;
     eim_span_t signed_tlv = eim_span(signed_part.data, signed_part.len);
-    err = eim_esep_signature_input(signed_tlv, token, &input);
-    if (err)
-        goto out;
-    err = sign(sign_ctx, eim_span(input.data, input.len), signature);
+    err = eim_esep_sign(signed_tlv, token, sign, sign_ctx, signature);
     if (err)
         goto out;
     err = eim_esep_package_assemble(signed_tlv, signature, out);
 out:
     eim_buf_free(&signed_part);
-    eim_buf_free(&input);
     return err;
 }
 
@@ -495,18 +490,6 @@ static eim_err_t decode_key_data(eim_der_reader_t *r, const eim_der_elem_t *e, e
     return err;
 }
 
-static eim_err_t check_bit_string(eim_der_reader_t *r, const eim_der_elem_t *e)
-{
-    const uint8_t *v = e->value.ptr;
-    size_t n = e->value.len;
-    eim_err_t err = eim_esep_check_len(r, e, 1, SIZE_MAX, "empty BIT STRING");
-    if (err)
-        return err;
-    if (v[0] > 7 || (n == 1 && v[0] != 0) || (n > 1 && (v[n - 1] & ((1u << v[0]) - 1)) != 0))
-        return eim_der_fail(r, e, EIM_ERR_DECODE, "bad BIT STRING");
-    return EIM_OK;
-}
-
 static eim_err_t decode_config(eim_der_reader_t *r, const eim_der_elem_t *e, eim_eim_config_t *cfg)
 {
     eim_der_reader_t c;
@@ -561,7 +544,7 @@ static eim_err_t decode_config(eim_der_reader_t *r, const eim_der_elem_t *e, eim
         case 0x87:
             err = eim_esep_check_order(&c, &f, &last, 7);
             if (!err)
-                err = check_bit_string(&c, &f);
+                err = eim_der_check_bit_string(&c, &f);
             cfg->eim_supported_protocol = f.value;
             break;
         case 0x88:
@@ -712,7 +695,7 @@ eim_err_t eim_esep_package_read(eim_der_reader_t *r, eim_euicc_package_request_t
     memset(out, 0, sizeof(*out));
     eim_der_elem_t outer = {0}, signed_part = {0}, sig = {0};
     eim_der_reader_t c;
-    eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
+    eim_err_t err = eim_der_read_enter(r, 0xBF51, &outer, &c);
     if (err)
         return err;
     out->tlv = outer.tlv;

@@ -133,7 +133,7 @@ static eim_err_t decode_eim_id_list(eim_der_reader_t *c, eim_euicc_result_t *res
     while (!err && !eim_der_at_end(c)) {
         eim_der_elem_t e = {0};
         eim_der_reader_t s;
-        err = eim_esep_read_enter(c, 0x30, &e, &s);
+        err = eim_der_read_enter(c, 0x30, &e, &s);
         if (err)
             break;
         if (res->eim_id_count == EIM_ESEP_MAX_EIM_IDS)
@@ -189,7 +189,7 @@ static eim_err_t decode_list_choice(eim_der_reader_t *r, const eim_der_elem_t *e
         eim_der_elem_t list = {0};
         eim_der_reader_t l;
         item->wrapped = true;
-        err = eim_esep_read_enter(&c, 0xA0, &list, &l);
+        err = eim_der_read_enter(&c, 0xA0, &list, &l);
         if (!err)
             err = profiles ? decode_profile_list(&l, res, item) : decode_eim_id_list(&l, res, item);
     } else if (first == 0x81 || first == 0x02) {
@@ -460,7 +460,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
     memset(out, 0, sizeof(*out));
     eim_der_elem_t outer = {0}, first = {0};
     eim_der_reader_t c, a;
-    eim_err_t err = eim_esep_read_enter(r, 0xBF51, &outer, &c);
+    eim_err_t err = eim_der_read_enter(r, 0xBF51, &outer, &c);
     if (err)
         return err;
     out->tlv = outer.tlv;
@@ -473,14 +473,14 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
     case 0xA1:
         out->wrapped = true;
         out->form = first.tag == 0xA0 ? EIM_RESULT_SIGNED : EIM_RESULT_ERROR_SIGNED;
-        err = eim_esep_read_enter(&c, first.tag, &first, &a);
+        err = eim_der_read_enter(&c, first.tag, &first, &a);
         if (!err)
             err = decode_signed_alternative(&a, out, false);
         break;
     case 0xA2:
         out->wrapped = true;
         out->form = EIM_RESULT_ERROR_UNSIGNED;
-        err = eim_esep_read_enter(&c, first.tag, &first, &a);
+        err = eim_der_read_enter(&c, first.tag, &first, &a);
         if (!err)
             err = decode_unsigned(&a, out);
         break;
@@ -500,7 +500,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
             break;
         if (inner == 0x30) {
             /* BF51 { 30 { 30 data, 5F37 sig } } */
-            err = eim_esep_read_enter(&c, 0x30, &first, &a);
+            err = eim_der_read_enter(&c, 0x30, &first, &a);
             if (!err)
                 err = decode_signed_alternative(&a, out, true);
         } else if (next == 0x5F37) {
@@ -511,7 +511,7 @@ eim_err_t eim_esep_result_read(eim_der_reader_t *r, eim_euicc_result_t *out)
         } else {
             /* BF51 { 30 { 80 eimId ... } }: the unsigned error. */
             out->form = EIM_RESULT_ERROR_UNSIGNED;
-            err = eim_esep_read_enter(&c, 0x30, &first, &a);
+            err = eim_der_read_enter(&c, 0x30, &first, &a);
             if (!err)
                 err = decode_unsigned(&a, out);
         }
@@ -742,24 +742,19 @@ eim_err_t eim_esep_result_encode(const eim_euicc_result_t *res, int64_t token,
         return encode_unsigned(res, out);
     if (!sign)
         return EIM_ERR_INVALID_ARG;
-    eim_buf_t signed_part, input;
+    eim_buf_t signed_part;
     uint8_t signature[EIM_ESEP_SIGNATURE_LEN];
     eim_buf_init(&signed_part, EIM_ESEP_MAX_MESSAGE);
-    eim_buf_init(&input, EIM_ESEP_MAX_MESSAGE + EIM_ESEP_TOKEN_TLV_MAX);
     eim_err_t err = eim_esep_result_encode_signed(res, &signed_part);
     if (err)
         goto out;
     eim_span_t signed_tlv = eim_span(signed_part.data, signed_part.len);
-    err = eim_esep_signature_input(signed_tlv, token, &input);
-    if (err)
-        goto out;
-    err = sign(sign_ctx, eim_span(input.data, input.len), signature);
+    err = eim_esep_sign(signed_tlv, token, sign, sign_ctx, signature);
     if (err)
         goto out;
     err = eim_esep_result_assemble(res->form, signed_tlv, eim_span(signature, sizeof(signature)),
                                    out);
 out:
     eim_buf_free(&signed_part);
-    eim_buf_free(&input);
     return err;
 }

@@ -48,6 +48,20 @@ void test_pki_cleanup(void)
     pki_dir[0] = '\0';
 }
 
+int test_pki_group_setup(void **state)
+{
+    (void)state;
+    test_pki_dir();
+    return 0;
+}
+
+int test_pki_group_teardown(void **state)
+{
+    (void)state;
+    test_pki_cleanup();
+    return 0;
+}
+
 const char *test_pki_path(const char *name)
 {
     snprintf(path_buf, sizeof(path_buf), "%s/%s", test_pki_dir(), name);

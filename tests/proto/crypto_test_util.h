@@ -20,6 +20,9 @@ extern const char *const test_curve_tag[TEST_CURVES]; /* "nist", "brp" */
  * returns the directory. Removed by test_pki_cleanup(). */
 const char *test_pki_dir(void);
 void test_pki_cleanup(void);
+/* cmocka group setup/teardown around test_pki_dir/test_pki_cleanup. */
+int test_pki_group_setup(void **state);
+int test_pki_group_teardown(void **state);
 /* Path of a PKI file in a static buffer (valid until the next call). */
 const char *test_pki_path(const char *name);
 /* Reads a PKI file (asserts on failure); caller frees. */

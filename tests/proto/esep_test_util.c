@@ -1,10 +1,19 @@
 /* Helpers shared by the proto/esep tests (see esep_test_util.h). */
 #include "esep_test_util.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+
+const uint8_t test_eid_bytes[16] = {0x89, 0x04, 0x90, 0x32, 0x12, 0x34, 0x51, 0x23,
+                                    0x45, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x35};
+const uint8_t test_iccid_bytes[10] = {0x98, 0x00, 0x10, 0x32, 0x54, 0x76, 0x98, 0x10, 0x32, 0x14};
+const uint8_t test_txid_bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 static const struct {
     const char *name;
@@ -83,4 +92,49 @@ bool test_openssl_parses(const uint8_t *data, size_t len)
     }
     unlink(path);
     return ok;
+}
+
+void test_assert_span_hex(eim_span_t span, const char *want)
+{
+    uint8_t exp[4096];
+    size_t n = test_hex(want, exp, sizeof(exp));
+    assert_int_equal(span.len, n);
+    assert_memory_equal(span.ptr, exp, n);
+}
+
+void test_assert_span_bytes(eim_span_t span, const void *want, size_t len)
+{
+    assert_non_null(span.ptr);
+    assert_int_equal(span.len, len);
+    assert_memory_equal(span.ptr, want, len);
+}
+
+eim_euicc_package_t *test_enable_package(void)
+{
+    eim_euicc_package_t *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    p->eim_id = S("eim.example.com");
+    p->eid = eim_span(test_eid_bytes, sizeof(test_eid_bytes));
+    p->counter_value = 5;
+    p->transaction_id = eim_span(test_txid_bytes, sizeof(test_txid_bytes));
+    p->list = EIM_PACKAGE_PSMO_LIST;
+    p->count = 1;
+    p->psmos[0].kind = EIM_PSMO_ENABLE;
+    p->psmos[0].iccid = eim_span(test_iccid_bytes, sizeof(test_iccid_bytes));
+    p->psmos[0].rollback_flag = true;
+    return p;
+}
+
+void test_run_reject_cases(const test_reject_case_t *cases, size_t count, test_decode_fn decode)
+{
+    for (size_t i = 0; i < count; i++) {
+        const test_reject_case_t *c = &cases[i];
+        uint8_t in[1024];
+        size_t n = test_hex(c->hex, in, sizeof(in));
+        eim_der_error_t err;
+        eim_err_t rc = decode(in, n, &err);
+        if (rc != c->err || !err.reason || strcmp(err.reason, c->reason) != 0)
+            fail_msg("case '%s': got %d (%s) at %zu tag %X", c->name, rc,
+                     err.reason ? err.reason : "-", err.offset, err.tag);
+    }
 }

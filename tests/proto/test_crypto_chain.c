@@ -69,20 +69,6 @@ static eim_chain_status_t verify(const eim_ci_store_t *store, const char *euicc,
     return st;
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    test_pki_dir();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_pki_cleanup();
-    return 0;
-}
-
 static void test_chain_ok(void **state)
 {
     static const char *const cis[] = {"ci_other", "ci"};
@@ -472,5 +458,5 @@ int main(void)
         cmocka_unit_test(test_key_cache),        cmocka_unit_test(test_chain_then_cache),
         cmocka_unit_test(test_x509_time),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
 }

@@ -19,20 +19,6 @@
 #include "proto/crypto/package_signature.h"
 #include "proto/crypto/software_signer.h"
 
-static int group_setup(void **state)
-{
-    (void)state;
-    test_pki_dir();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_pki_cleanup();
-    return 0;
-}
-
 static void expect_token(eim_assoc_token_t token, const uint8_t *want, size_t want_len)
 {
     uint8_t out[EIM_TOKEN_TLV_MAX];
@@ -302,5 +288,5 @@ int main(void)
         cmocka_unit_test(test_raw_padding),   cmocka_unit_test(test_sign_rejects),
         cmocka_unit_test(test_pubkey_import),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
 }

@@ -13,25 +13,8 @@
 
 #include <cmocka.h>
 
+#include "esep_test_util.h"
 #include "proto/der/der.h"
-
-/* Parses "BF 51 0A ..." (spaces optional) into out; returns length. */
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        unsigned v;
-        assert_true(sscanf(s, "%2x", &v) == 1);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 /* Reads the whole input recursively (entering constructed elements) and
  * then requires the end; returns the first error. */
@@ -98,7 +81,7 @@ static void test_rejections(void **state)
     for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]); i++) {
         const reject_case_t *c = &reject_cases[i];
         uint8_t in[64];
-        size_t n = hex(c->hex, in, sizeof(in));
+        size_t n = test_hex(c->hex, in, sizeof(in));
         eim_der_error_t e;
         eim_der_reader_t r;
         eim_der_reader_init(&r, in, n, &e);
@@ -152,7 +135,7 @@ static void test_multibyte_tags(void **state)
 {
     (void)state;
     uint8_t in[64];
-    size_t n = hex("BF 51 05 5F 37 02 AA BB 9F 70 01 01 DF 81 82 03 00", in, sizeof(in));
+    size_t n = test_hex("BF 51 05 5F 37 02 AA BB 9F 70 01 01 DF 81 82 03 00", in, sizeof(in));
     eim_der_reader_t r;
     eim_der_reader_init(&r, in, n, NULL);
     eim_der_elem_t outer, sig, st, big;
@@ -272,7 +255,7 @@ static void test_integer_values(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t in[16];
-        size_t n = hex(cases[i].hex, in, sizeof(in));
+        size_t n = test_hex(cases[i].hex, in, sizeof(in));
         eim_der_error_t e;
         eim_der_reader_t r;
         eim_der_reader_init(&r, in, n, &e);
@@ -301,21 +284,21 @@ static void test_uint_values(void **state)
     uint64_t v;
     eim_der_elem_t e;
     eim_der_reader_t r;
-    size_t n = hex("02 09 00 FF FF FF FF FF FF FF FF", in, sizeof(in));
+    size_t n = test_hex("02 09 00 FF FF FF FF FF FF FF FF", in, sizeof(in));
     eim_der_reader_init(&r, in, n, NULL);
     assert_int_equal(eim_der_read(&r, &e), EIM_OK);
     assert_int_equal(eim_der_get_uint(&e, &v), EIM_OK);
     assert_true(v == UINT64_MAX);
-    n = hex("02 01 80", in, sizeof(in));
+    n = test_hex("02 01 80", in, sizeof(in));
     eim_der_reader_init(&r, in, n, NULL);
     assert_int_equal(eim_der_read(&r, &e), EIM_OK);
     assert_int_equal(eim_der_get_uint(&e, &v), EIM_ERR_DECODE);
-    n = hex("02 0A 00 FF FF FF FF FF FF FF FF FF", in, sizeof(in));
+    n = test_hex("02 0A 00 FF FF FF FF FF FF FF FF FF", in, sizeof(in));
     eim_der_reader_init(&r, in, n, NULL);
     assert_int_equal(eim_der_read(&r, &e), EIM_OK);
     assert_int_equal(eim_der_get_uint(&e, &v), EIM_ERR_LIMIT);
     /* A constructed tag is never an INTEGER. */
-    n = hex("A2 01 05", in, sizeof(in));
+    n = test_hex("A2 01 05", in, sizeof(in));
     eim_der_reader_init(&r, in, n, NULL);
     assert_int_equal(eim_der_read(&r, &e), EIM_OK);
     assert_int_equal(eim_der_get_uint(&e, &v), EIM_ERR_DECODE);
@@ -386,10 +369,190 @@ static void test_fail_records(void **state)
     assert_int_equal(err.tag, 0);
 }
 
+static void test_bit_string(void **state)
+{
+    (void)state;
+    uint8_t in[64];
+    eim_der_error_t err;
+    eim_der_reader_t r;
+    eim_span_t bits;
+    unsigned unused = 99;
+    /* keyUsage digitalSignature (bit 0): 03 02 07 80 */
+    size_t n = test_hex("03 02 07 80 03 01 00 03 03 00 AB CD", in, sizeof(in));
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read_bit_string(&r, 0x03, &bits, &unused), EIM_OK);
+    assert_int_equal(unused, 7);
+    assert_int_equal(bits.len, 1);
+    assert_int_equal(bits.ptr[0], 0x80);
+    assert_int_equal(eim_der_read_bit_string(&r, 0x03, &bits, &unused), EIM_OK); /* empty */
+    assert_int_equal(unused, 0);
+    assert_int_equal(bits.len, 0);
+    assert_int_equal(eim_der_read_bit_string(&r, 0x03, &bits, &unused), EIM_OK);
+    assert_int_equal(bits.len, 2);
+    assert_ptr_equal(bits.ptr, in + 10);
+    assert_true(eim_der_at_end(&r));
+
+    static const struct {
+        const char *hex;
+        const char *reason;
+    } bad[] = {
+        {"03 00", "bad BIT STRING unused-bits octet"},
+        {"03 01 01", "bad BIT STRING unused-bits octet"},    /* no bits, but unused 1 */
+        {"03 02 08 00", "bad BIT STRING unused-bits octet"}, /* more than 7 */
+        {"03 02 01 01", "BIT STRING unused bits not zero"},
+        {"03 02 07 C0", "BIT STRING unused bits not zero"},
+        {"23 03 03 01 00", "constructed BIT STRING"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = test_hex(bad[i].hex, in, sizeof(in));
+        eim_der_reader_init(&r, in, n, &err);
+        uint32_t tag = in[0];
+        assert_int_equal(eim_der_read_bit_string(&r, tag, &bits, &unused), EIM_ERR_DECODE);
+        assert_string_equal(err.reason, bad[i].reason);
+        assert_int_equal(err.offset, 0);
+    }
+    /* Implicitly tagged BIT STRING (e.g. eimSupportedProtocol 87). */
+    n = test_hex("87 02 00 C0", in, sizeof(in));
+    eim_der_elem_t e;
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read(&r, &e), EIM_OK);
+    assert_int_equal(eim_der_get_bit_string(&e, &bits, &unused), EIM_OK);
+    assert_int_equal(bits.ptr[0], 0xC0);
+    assert_int_equal(eim_der_check_bit_string(&r, &e), EIM_OK);
+    /* check_ records the failure at the element */
+    n = test_hex("30 03 87 01 01", in, sizeof(in));
+    eim_der_reader_t c;
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read_enter(&r, 0x30, &e, &c), EIM_OK);
+    assert_int_equal(eim_der_read(&c, &e), EIM_OK);
+    assert_int_equal(eim_der_check_bit_string(&c, &e), EIM_ERR_DECODE);
+    assert_int_equal(err.offset, 2);
+    assert_int_equal(err.tag, 0x87);
+    assert_string_equal(err.reason, "bad BIT STRING unused-bits octet");
+}
+
+static void test_encode_int(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t value;
+        const char *hex;
+    } cases[] = {
+        {0, "00"},
+        {127, "7F"},
+        {128, "00 80"},
+        {-1, "FF"},
+        {-128, "80"},
+        {-129, "FF 7F"},
+        {0x8000, "00 80 00"},
+        {INT64_MAX, "7F FF FF FF FF FF FF FF"},
+        {INT64_MIN, "80 00 00 00 00 00 00 00"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t got[EIM_DER_INT64_MAX_LEN], want[8];
+        size_t n = test_hex(cases[i].hex, want, sizeof(want));
+        assert_int_equal(eim_der_encode_int(cases[i].value, got), n);
+        assert_memory_equal(got, want, n);
+        /* and it reads back */
+        eim_der_elem_t e = {.tag = 0x02, .value = eim_span(got, n), .tlv = eim_span(got, n)};
+        int64_t back = 0;
+        assert_int_equal(eim_der_get_int(&e, &back), EIM_OK);
+        assert_true(back == cases[i].value);
+    }
+}
+
+static void test_oid(void **state)
+{
+    (void)state;
+    uint8_t in[64];
+    eim_der_error_t err;
+    eim_der_reader_t r;
+    eim_span_t oid;
+    /* id-ecPublicKey 1.2.840.10045.2.1, then 2.23.146.1.2.1.0 */
+    size_t n = test_hex("06 07 2A 86 48 CE 3D 02 01 06 07 67 81 12 01 02 01 00", in, sizeof(in));
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read_oid(&r, 0x06, &oid), EIM_OK);
+    assert_int_equal(oid.len, 7);
+    assert_ptr_equal(oid.ptr, in + 2);
+    assert_int_equal(eim_der_read_oid(&r, 0x06, &oid), EIM_OK);
+    assert_memory_equal(oid.ptr, "\x67\x81\x12\x01\x02\x01\x00", 7);
+    assert_true(eim_der_at_end(&r));
+
+    static const struct {
+        const char *hex;
+        const char *reason;
+    } bad[] = {
+        {"06 00", "empty OBJECT IDENTIFIER"},
+        {"06 02 2A 86", "truncated OBJECT IDENTIFIER"},
+        {"06 03 2A 80 01", "non-minimal OBJECT IDENTIFIER subidentifier"},
+        {"06 02 80 01", "non-minimal OBJECT IDENTIFIER subidentifier"},
+        {"26 03 06 01 2A", "constructed OBJECT IDENTIFIER"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = test_hex(bad[i].hex, in, sizeof(in));
+        eim_der_reader_init(&r, in, n, &err);
+        assert_int_equal(eim_der_read_oid(&r, in[0], &oid), EIM_ERR_DECODE);
+        assert_string_equal(err.reason, bad[i].reason);
+    }
+    /* A wrong tag is reported by the reader, not as a bad OID. */
+    n = test_hex("04 01 2A", in, sizeof(in));
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read_oid(&r, 0x06, &oid), EIM_ERR_DECODE);
+    assert_string_equal(err.reason, "unexpected tag");
+    /* Implicit tag, value check only. */
+    eim_der_elem_t e = {.tag = 0x81, .value = eim_span(in + 2, 1), .tlv = eim_span(in, 3)};
+    assert_int_equal(eim_der_get_oid(&e, &oid), EIM_OK);
+}
+
+static void test_read_enter_and_enter_span(void **state)
+{
+    (void)state;
+    uint8_t in[64];
+    eim_der_error_t err;
+    eim_der_reader_t r, c, x;
+    eim_der_elem_t seq, os, e;
+    /* SEQUENCE { OCTET STRING { SEQUENCE { BOOLEAN TRUE } } }: an X.509
+     * extension value encapsulates DER inside a primitive OCTET STRING. */
+    size_t n = test_hex("30 07 04 05 30 03 01 01 FF", in, sizeof(in));
+    eim_der_reader_init(&r, in, n, &err);
+    assert_int_equal(eim_der_read_enter(&r, 0x30, &seq, &c), EIM_OK);
+    assert_int_equal(c.depth, 1);
+    assert_int_equal(eim_der_read_tag(&c, 0x04, &os), EIM_OK);
+    assert_int_equal(eim_der_enter(&c, &os, &x), EIM_ERR_DECODE); /* primitive */
+    err.reason = NULL;
+    assert_int_equal(eim_der_enter_span(&c, os.value, &x), EIM_OK);
+    assert_int_equal(x.depth, 2);
+    eim_der_reader_t inner;
+    assert_int_equal(eim_der_read_enter(&x, 0x30, &e, &inner), EIM_OK);
+    assert_int_equal(eim_der_expect_end(&x), EIM_OK);
+    /* Offsets inside the encapsulated DER count from the top-level input. */
+    assert_int_equal(eim_der_read_tag(&inner, 0x02, &e), EIM_ERR_DECODE);
+    assert_int_equal(err.offset, 6);
+    assert_string_equal(err.reason, "unexpected tag");
+
+    /* read_enter on a primitive element fails like eim_der_enter. */
+    eim_der_reader_init(&r, in + 2, 7, &err);
+    assert_int_equal(eim_der_read_enter(&r, 0x04, &os, &c), EIM_ERR_DECODE);
+    assert_string_equal(err.reason, "primitive element where constructed expected");
+
+    /* Spans outside the parent are misuse; an empty span is an empty reader. */
+    eim_der_reader_init(&r, in + 2, 5, &err);
+    assert_int_equal(eim_der_enter_span(&r, eim_span(in, 4), &x), EIM_ERR_INVALID_ARG);
+    assert_int_equal(eim_der_enter_span(&r, eim_span(in + 4, 5), &x), EIM_ERR_INVALID_ARG);
+    assert_int_equal(eim_der_enter_span(&r, EIM_SPAN_NULL, &x), EIM_OK);
+    assert_true(eim_der_at_end(&x));
+
+    /* Depth limit applies to encapsulated DER too. */
+    eim_der_reader_init(&r, in, n, &err);
+    r.depth = EIM_DER_MAX_DEPTH;
+    assert_int_equal(eim_der_enter_span(&r, eim_span(in + 4, 5), &x), EIM_ERR_LIMIT);
+    assert_string_equal(err.reason, "nesting too deep");
+}
+
 static void assert_buf_hex(const eim_buf_t *buf, const char *want)
 {
     uint8_t exp[1024];
-    size_t n = hex(want, exp, sizeof(exp));
+    size_t n = test_hex(want, exp, sizeof(exp));
     assert_int_equal(buf->len, n);
     assert_memory_equal(buf->data, exp, n);
 }
@@ -535,7 +698,7 @@ static void test_round_trip_raw(void **state)
 {
     (void)state;
     uint8_t in[64];
-    size_t n = hex("BF 51 0C 30 06 80 01 41 81 01 05 5F 37 01 00", in, sizeof(in));
+    size_t n = test_hex("BF 51 0C 30 06 80 01 41 81 01 05 5F 37 01 00", in, sizeof(in));
     eim_der_reader_t r, c;
     eim_der_reader_init(&r, in, n, NULL);
     eim_der_elem_t outer, signed_part, sig;
@@ -572,6 +735,10 @@ int main(void)
         cmocka_unit_test(test_bool_and_null),
         cmocka_unit_test(test_enter_primitive_rejected),
         cmocka_unit_test(test_fail_records),
+        cmocka_unit_test(test_bit_string),
+        cmocka_unit_test(test_oid),
+        cmocka_unit_test(test_encode_int),
+        cmocka_unit_test(test_read_enter_and_enter_span),
         cmocka_unit_test(test_writer_basic),
         cmocka_unit_test(test_writer_integers),
         cmocka_unit_test(test_writer_long_lengths),

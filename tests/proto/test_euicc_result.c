@@ -17,29 +17,9 @@
 #include "esep_test_util.h"
 #include "proto/esep/euicc_result.h"
 
-#define S(str) eim_span(str, sizeof(str) - 1)
-
-static const uint8_t iccid_bytes[10] = {0x98, 0x00, 0x10, 0x32, 0x54, 0x76, 0x98, 0x10, 0x32, 0x14};
-static const uint8_t txid_bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-
 static const char golden_4a[] = "30 2E EIMID 81 01 05 TXID 83 01 07 30 03 83 01 00";
 static const char golden_4c[] = "BF 50 81 8A EID BF 51 75 A0 73 30 2E EIMID 81 01 05 TXID "
                                 "83 01 07 30 03 83 01 00 SIG";
-
-static void assert_span_hex(eim_span_t span, const char *want)
-{
-    uint8_t exp[4096];
-    size_t n = test_hex(want, exp, sizeof(exp));
-    assert_int_equal(span.len, n);
-    assert_memory_equal(span.ptr, exp, n);
-}
-
-static void assert_span_bytes(eim_span_t span, const void *want, size_t len)
-{
-    assert_non_null(span.ptr);
-    assert_int_equal(span.len, len);
-    assert_memory_equal(span.ptr, want, len);
-}
 
 static eim_euicc_result_t *decode_hex(const char *text, uint8_t *in, size_t cap, size_t *n)
 {
@@ -55,15 +35,15 @@ static eim_euicc_result_t *decode_hex(const char *text, uint8_t *in, size_t cap,
 static void assert_golden_4(const eim_euicc_result_t *res)
 {
     assert_int_equal(res->form, EIM_RESULT_SIGNED);
-    assert_span_bytes(res->eim_id, "eim.example.com", 15);
+    test_assert_span_bytes(res->eim_id, "eim.example.com", 15);
     assert_int_equal(res->counter_value, 5);
-    assert_span_bytes(res->transaction_id, txid_bytes, 16);
+    test_assert_span_bytes(res->transaction_id, test_txid_bytes, 16);
     assert_int_equal(res->seq_number, 7);
     assert_int_equal(res->count, 1);
     assert_int_equal(res->results[0].kind, EIM_RD_ENABLE);
     assert_int_equal(res->results[0].code, EIM_RESULT_OK);
-    assert_span_hex(res->results[0].raw, "83 01 00");
-    assert_span_hex(res->signed_tlv, golden_4a);
+    test_assert_span_hex(res->results[0].raw, "83 01 00");
+    test_assert_span_hex(res->signed_tlv, golden_4a);
     assert_int_equal(res->signature.len, 64);
 }
 
@@ -94,13 +74,13 @@ static void test_golden_4(void **state)
     eim_buf_init(&input, 4096);
     eim_buf_init(&out, 4096);
     assert_int_equal(eim_esep_result_encode_signed(res, &buf), EIM_OK);
-    assert_span_hex(eim_span(buf.data, buf.len), golden_4a);
+    test_assert_span_hex(eim_span(buf.data, buf.len), golden_4a);
     assert_int_equal(eim_esep_signature_input(res->signed_tlv, 0, &input), EIM_OK);
-    assert_span_hex(eim_span(input.data, input.len),
-                    "30 2E EIMID 81 01 05 TXID 83 01 07 30 03 83 01 00 84 01 00");
+    test_assert_span_hex(eim_span(input.data, input.len),
+                         "30 2E EIMID 81 01 05 TXID 83 01 07 30 03 83 01 00 84 01 00");
     assert_int_equal(
         eim_esep_result_assemble(EIM_RESULT_SIGNED, res->signed_tlv, res->signature, &out), EIM_OK);
-    assert_span_bytes(eim_span(out.data, out.len), res->tlv.ptr, res->tlv.len);
+    test_assert_span_bytes(eim_span(out.data, out.len), res->tlv.ptr, res->tlv.len);
     assert_true(test_openssl_parses(out.data, out.len));
     eim_buf_free(&buf);
     eim_buf_free(&input);
@@ -130,7 +110,7 @@ static void test_bare_forms(void **state)
     res = decode_hex("BF 51 6E 30 29 EIMID 81 01 05 TXID 02 01 04 SIG", in, sizeof(in), &n);
     assert_int_equal(res->form, EIM_RESULT_ERROR_SIGNED);
     assert_int_equal(res->error_code, EIM_PACKAGE_ERROR_REPLAY);
-    assert_span_hex(res->signed_tlv, "30 29 EIMID 81 01 05 TXID 02 01 04");
+    test_assert_span_hex(res->signed_tlv, "30 29 EIMID 81 01 05 TXID 02 01 04");
     free(res);
     res = decode_hex("BF 51 28 30 26 EIMID TXID 84 01 07", in, sizeof(in), &n);
     assert_int_equal(res->form, EIM_RESULT_ERROR_UNSIGNED);
@@ -149,7 +129,7 @@ static void test_error_forms(void **state)
         decode_hex("BF 51 70 A1 6E 30 29 EIMID 81 01 05 TXID 02 01 04 SIG", in, sizeof(in), &n);
     assert_int_equal(res->form, EIM_RESULT_ERROR_SIGNED);
     assert_true(res->wrapped);
-    assert_span_bytes(res->eim_id, "eim.example.com", 15);
+    test_assert_span_bytes(res->eim_id, "eim.example.com", 15);
     assert_int_equal(res->counter_value, 5);
     assert_int_equal(res->error_code, EIM_PACKAGE_ERROR_REPLAY);
     assert_ptr_equal(res->signed_tlv.ptr, in + 5);
@@ -157,23 +137,23 @@ static void test_error_forms(void **state)
     eim_buf_t buf;
     eim_buf_init(&buf, 4096);
     assert_int_equal(eim_esep_result_encode_signed(res, &buf), EIM_OK);
-    assert_span_bytes(eim_span(buf.data, buf.len), res->signed_tlv.ptr, res->signed_tlv.len);
+    test_assert_span_bytes(eim_span(buf.data, buf.len), res->signed_tlv.ptr, res->signed_tlv.len);
     eim_buf_reset(&buf);
     assert_int_equal(
         eim_esep_result_assemble(EIM_RESULT_ERROR_SIGNED, res->signed_tlv, res->signature, &buf),
         EIM_OK);
-    assert_span_bytes(eim_span(buf.data, buf.len), in, n);
+    test_assert_span_bytes(eim_span(buf.data, buf.len), in, n);
     free(res);
 
     res = decode_hex("BF 51 28 A2 26 EIMID TXID 84 01 07", in, sizeof(in), &n);
     assert_int_equal(res->form, EIM_RESULT_ERROR_UNSIGNED);
     assert_true(res->wrapped);
-    assert_span_bytes(res->transaction_id, txid_bytes, 16);
+    test_assert_span_bytes(res->transaction_id, test_txid_bytes, 16);
     assert_int_equal(res->association_token, 7);
     assert_false(res->has_unsigned_error_code);
     eim_buf_reset(&buf);
     assert_int_equal(eim_esep_result_encode(res, 0, NULL, NULL, &buf), EIM_OK);
-    assert_span_bytes(eim_span(buf.data, buf.len), in, n);
+    test_assert_span_bytes(eim_span(buf.data, buf.len), in, n);
     assert_true(test_openssl_parses(buf.data, buf.len));
     eim_buf_free(&buf);
     free(res);
@@ -198,9 +178,9 @@ static void test_list_profile_info_forms(void **state)
         assert_false(item->is_error);
         assert_int_equal(item->profile_count, 1);
         const eim_profile_info_t *p = &res->profiles[item->profile_first];
-        assert_span_bytes(p->iccid, iccid_bytes, 10);
+        test_assert_span_bytes(p->iccid, test_iccid_bytes, 10);
         assert_true(p->has_state && p->state == 1);
-        assert_span_bytes(p->name, "Op", 2);
+        test_assert_span_bytes(p->name, "Op", 2);
         assert_true(p->has_profile_class && p->profile_class == 2);
         assert_false(p->fallback_attribute);
         assert_false(p->has_fallback_allowed);
@@ -219,9 +199,9 @@ static void test_list_profile_info_forms(void **state)
     assert_int_equal(item->kind, EIM_RD_LIST_EIM);
     assert_false(item->wrapped);
     assert_int_equal(item->eim_id_count, 2);
-    assert_span_bytes(res->eim_ids[0].eim_id, "e1", 2);
+    test_assert_span_bytes(res->eim_ids[0].eim_id, "e1", 2);
     assert_false(res->eim_ids[0].has_eim_id_type);
-    assert_span_bytes(res->eim_ids[1].eim_id, "e2", 2);
+    test_assert_span_bytes(res->eim_ids[1].eim_id, "e2", 2);
     assert_true(res->eim_ids[1].has_eim_id_type && res->eim_ids[1].eim_id_type == 2);
     free(res);
 }
@@ -237,7 +217,7 @@ static void test_extensions(void **state)
                                          in, sizeof(in), &n);
     assert_int_equal(res->count, 2);
     assert_int_equal(res->results[1].kind, EIM_RD_UNKNOWN);
-    assert_span_hex(res->results[1].raw, "BF 7F 03 80 01 01");
+    test_assert_span_hex(res->results[1].raw, "BF 7F 03 80 01 01");
     assert_int_equal(res->signed_tlv.len, 0x3A);
     free(res);
 }
@@ -264,9 +244,9 @@ static void test_round_trip_every_alternative(void **state)
     res->form = EIM_RESULT_SIGNED;
     res->eim_id = S("eim.example.com");
     res->counter_value = 42;
-    res->transaction_id = eim_span(txid_bytes, 16);
+    res->transaction_id = eim_span(test_txid_bytes, 16);
     res->seq_number = 300;
-    res->profiles[0] = (eim_profile_info_t){.iccid = eim_span(iccid_bytes, 10),
+    res->profiles[0] = (eim_profile_info_t){.iccid = eim_span(test_iccid_bytes, 10),
                                             .isdp_aid = eim_span(aid, sizeof(aid)),
                                             .has_state = true,
                                             .state = 1,
@@ -280,7 +260,7 @@ static void test_round_trip_every_alternative(void **state)
                                             .fallback_attribute = true,
                                             .has_fallback_allowed = true,
                                             .fallback_allowed = true};
-    res->profiles[1] = (eim_profile_info_t){.iccid = eim_span(iccid_bytes, 10)};
+    res->profiles[1] = (eim_profile_info_t){.iccid = eim_span(test_iccid_bytes, 10)};
     res->profile_count = 2;
     res->eim_ids[0] = (eim_eim_id_info_t){.eim_id = S("eim.example.com")};
     res->eim_ids[1] = (eim_eim_id_info_t){
@@ -325,7 +305,7 @@ static void test_round_trip_every_alternative(void **state)
     eim_err_t rc = eim_esep_result_decode(wire.data, wire.len, d, &err);
     if (rc)
         fail_msg("decode %d at %zu: %s", rc, err.offset, err.reason);
-    assert_span_bytes(d->signed_tlv, signed_part.data, signed_part.len);
+    test_assert_span_bytes(d->signed_tlv, signed_part.data, signed_part.len);
     assert_int_equal(d->signature.len, 64);
     assert_int_equal(d->counter_value, 42);
     assert_int_equal(d->seq_number, 300);
@@ -340,28 +320,28 @@ static void test_round_trip_every_alternative(void **state)
     assert_true(d->results[3].wrapped);
     assert_int_equal(d->results[3].profile_count, 2);
     const eim_profile_info_t *p = &d->profiles[0];
-    assert_span_bytes(p->isdp_aid, aid, sizeof(aid));
-    assert_span_bytes(p->nickname, "nick", 4);
-    assert_span_bytes(p->service_provider_name, "SP", 2);
+    test_assert_span_bytes(p->isdp_aid, aid, sizeof(aid));
+    test_assert_span_bytes(p->nickname, "nick", 4);
+    test_assert_span_bytes(p->service_provider_name, "SP", 2);
     assert_true(p->has_ecall_indication && !p->ecall_indication);
     assert_true(p->fallback_attribute);
     assert_true(p->has_fallback_allowed && p->fallback_allowed);
     assert_false(d->profiles[1].has_state);
-    assert_span_bytes(d->results[5].rat, rat, rat_len);
+    test_assert_span_bytes(d->results[5].rat, rat, rat_len);
     assert_int_equal(d->results[11].eim_id_count, 2);
-    assert_span_bytes(d->eim_ids[1].eim_id, "eim2.example.com", 16);
+    test_assert_span_bytes(d->eim_ids[1].eim_id, "eim2.example.com", 16);
     assert_int_equal(d->eim_ids[1].eim_id_type, 2);
     /* Re-encoding the decoded structure gives the received signed bytes. */
     eim_buf_t again;
     eim_buf_init(&again, 1 << 16);
     assert_int_equal(eim_esep_result_encode_signed(d, &again), EIM_OK);
-    assert_span_bytes(eim_span(again.data, again.len), signed_part.data, signed_part.len);
+    test_assert_span_bytes(eim_span(again.data, again.len), signed_part.data, signed_part.len);
     /* Also when profiles are rebuilt from fields instead of raw TLVs. */
     for (size_t k = 0; k < d->profile_count; k++)
         d->profiles[k].raw = EIM_SPAN_NULL;
     eim_buf_reset(&again);
     assert_int_equal(eim_esep_result_encode_signed(d, &again), EIM_OK);
-    assert_span_bytes(eim_span(again.data, again.len), signed_part.data, signed_part.len);
+    test_assert_span_bytes(eim_span(again.data, again.len), signed_part.data, signed_part.len);
     eim_buf_free(&again);
     eim_buf_free(&wire);
     eim_buf_free(&signed_part);
@@ -386,8 +366,8 @@ static void test_round_trip_every_alternative(void **state)
     res->unsigned_error_code = 15;
     eim_buf_reset(&wire);
     assert_int_equal(eim_esep_result_encode(res, 0, NULL, NULL, &wire), EIM_OK);
-    assert_span_hex(eim_span(wire.data, wire.len),
-                    "BF 51 2C A2 2A EIMID TXID 84 02 00 80 8F 01 0F");
+    test_assert_span_hex(eim_span(wire.data, wire.len),
+                         "BF 51 2C A2 2A EIMID TXID 84 02 00 80 8F 01 0F");
     assert_true(test_openssl_parses(wire.data, wire.len));
     d = malloc(sizeof(*d));
     assert_int_equal(eim_esep_result_decode(wire.data, wire.len, d, NULL), EIM_OK);
@@ -398,14 +378,7 @@ static void test_round_trip_every_alternative(void **state)
     free(res);
 }
 
-typedef struct {
-    const char *name;
-    const char *hex;
-    eim_err_t err;
-    const char *reason;
-} reject_case_t;
-
-static const reject_case_t reject_cases[] = {
+static const test_reject_case_t reject_cases[] = {
     {"missing seqNumber", "BF 51 72 A0 70 30 2B EIMID 81 01 05 TXID 30 03 83 01 00 SIG",
      EIM_ERR_DECODE, "missing seqNumber"},
     {"missing euiccResult", "BF 51 70 A0 6E 30 29 EIMID 81 01 05 TXID 83 01 07 SIG", EIM_ERR_DECODE,
@@ -473,21 +446,20 @@ static const reject_case_t reject_cases[] = {
     {"empty", "", EIM_ERR_DECODE, "missing element"},
 };
 
+/* eim_esep_result_decode into a scratch structure (the rejection table's decoder). */
+static eim_err_t decode_scratch(const uint8_t *data, size_t len, eim_der_error_t *error)
+{
+    eim_euicc_result_t *out = malloc(sizeof(*out));
+    eim_err_t rc = eim_esep_result_decode(data, len, out, error);
+    free(out);
+    return rc;
+}
+
 static void test_rejections(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(reject_cases) / sizeof(reject_cases[0]); i++) {
-        const reject_case_t *c = &reject_cases[i];
-        uint8_t in[1024];
-        size_t n = test_hex(c->hex, in, sizeof(in));
-        eim_euicc_result_t *res = malloc(sizeof(*res));
-        eim_der_error_t err;
-        eim_err_t rc = eim_esep_result_decode(in, n, res, &err);
-        free(res);
-        if (rc != c->err || !err.reason || strcmp(err.reason, c->reason) != 0)
-            fail_msg("case '%s': got %d (%s) at %zu tag %X", c->name, rc,
-                     err.reason ? err.reason : "-", err.offset, err.tag);
-    }
+    test_run_reject_cases(reject_cases, sizeof(reject_cases) / sizeof(reject_cases[0]),
+                          decode_scratch);
 }
 
 static void test_encoder_rejects_invalid(void **state)
