@@ -83,7 +83,8 @@ static eim_err_t import_pkcs8(const uint8_t *der, size_t len, ecc_key *key)
     static const uint8_t oid_ec_public_key[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
     eim_der_reader_t top, r, ar, octets_r, kr, pr;
     eim_der_elem_t info, alg, octets, ec, priv, e;
-    eim_span_t oid, curve, param, pub = EIM_SPAN_NULL;
+    eim_span_t oid = EIM_SPAN_NULL, curve = EIM_SPAN_NULL, param = EIM_SPAN_NULL,
+               pub = EIM_SPAN_NULL;
     unsigned unused = 0;
     int64_t version = 0;
     int curve_id;
