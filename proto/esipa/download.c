@@ -224,8 +224,8 @@ static eim_err_t read_authenticate_ok_dp(eim_der_reader_t *r, const eim_der_elem
                                          eim_esipa_authenticate_client_response_t *out)
 {
     eim_der_reader_t seq;
-    eim_der_elem_t e;
-    bool present;
+    eim_der_elem_t e = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = read_optional_txid(&seq, 0x80, &out->has_transaction_id, &out->transaction_id);

@@ -49,8 +49,8 @@ eim_err_t eim_esipa_euicc_data_request_read(eim_der_reader_t *r, const eim_der_e
                                             eim_esipa_euicc_data_request_t *out)
 {
     eim_der_reader_t seq, choice;
-    eim_der_elem_t e, a;
-    bool present;
+    eim_der_elem_t e = {0}, a = {0};
+    bool present = false;
     memset(out, 0, sizeof(*out));
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)

@@ -74,8 +74,8 @@ static eim_err_t read_with_cid(eim_der_reader_t *r, const eim_der_elem_t *elem, 
                                eim_esipa_transfer_eim_package_response_t *out)
 {
     eim_der_reader_t seq, choice;
-    eim_der_elem_t e, c;
-    bool present;
+    eim_der_elem_t e = {0}, c = {0};
+    bool present = false;
     eim_err_t rc = eim_esipa_enter(r, elem, &seq);
     if (rc == EIM_OK)
         rc = eim_der_read_optional(&seq, 0xA0, &e, &present);
