@@ -2,6 +2,7 @@
  * eimd: the SGP.32 eSIM IoT remote Manager.
  *
  *   eimd [--config FILE] serve|migrate|keygen|version
+ *   eimd decode [--in hex|base64|der] [FILE|-|HEXSTRING]
  *
  * Without --config, the built-in defaults apply (the same values as
  * config/eimd.json); EIMD_<SECTION>_<KEY> environment variables override
@@ -16,6 +17,7 @@
 #include "proto/base/log.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/decode_cmd.h"
 #include "server/keygen.h"
 #include "storage/migrations.h"
 
@@ -24,10 +26,12 @@ extern char **environ;
 static void usage(FILE *out)
 {
     fprintf(out, "usage: eimd [--config FILE] serve|migrate|keygen|version\n"
+                 "       eimd decode [--in hex|base64|der] [FILE|-|HEXSTRING]\n"
                  "  serve    run the eIM (listeners, database pool) until SIGTERM/SIGINT\n"
                  "  migrate  apply pending database migrations and exit\n"
                  "  keygen   create missing development keys and certificates\n"
-                 "  version  print the version and exit\n");
+                 "  version  print the version and exit\n"
+                 "  decode   print an ESipa/ESep message (hex, base64 or DER) as JSON\n");
 }
 
 static int run_migrate(const eim_config_t *cfg)
@@ -59,6 +63,9 @@ int main(int argc, char **argv)
             return EIM_EXIT_OK;
         } else if (!command && argv[i][0] != '-') {
             command = argv[i];
+            /* decode takes its own arguments and needs no configuration. */
+            if (strcmp(command, "decode") == 0)
+                return eim_decode_cmd(argc - i - 1, argv + i + 1, stdin, stdout, stderr);
         } else {
             fprintf(stderr, "eimd: unexpected argument '%s'\n", argv[i]);
             usage(stderr);
