@@ -20,7 +20,7 @@ static void fail(const char *what)
 
 void qt_eid(int i, char out[33])
 {
-    snprintf(out, 33, "8904903200000100%016d", i);
+    snprintf(out, 33, "8904903200000100%016u", (unsigned)i % 100000000u);
 }
 
 void qt_setup_db(const char *dsn, int n, uint64_t start_counter)
