@@ -28,6 +28,7 @@ typedef struct query {
     uint64_t started_ns;
     eim_err_t fail_err; /* set when completed through fail_later */
     bool internal;      /* the pool's own health probe: not "in flight" work */
+    bool simple;        /* simple query protocol (several statements, no parameters) */
     struct query *next;
 } query_t;
 
@@ -45,7 +46,15 @@ typedef struct pg_conn {
     int backoff_ms;
     query_t *query;
     PGresult *result;
+    bool listen_pending; /* connection 0: LISTEN must run before other work */
 } pg_conn_t;
+
+typedef struct {
+    char channel[64];
+    eim_pg_notify_cb cb;
+    eim_pg_listen_ready_cb ready;
+    void *ctx;
+} listener_t;
 
 struct eim_pg_pool {
     uv_loop_t *loop;
@@ -66,7 +75,9 @@ struct eim_pg_pool {
     int schema_version;
     const char *status;
     size_t in_flight;
-    eim_counter_t *m_queries, *m_errors, *m_reconnects;
+    listener_t listeners[EIM_PG_MAX_LISTENERS];
+    int listener_count;
+    eim_counter_t *m_queries, *m_errors, *m_reconnects, *m_notifications;
     eim_histogram_t *m_latency;
 };
 
@@ -254,6 +265,7 @@ static void connect_step(pg_conn_t *conn)
         bool was_down = conns_up(conn->pool) == 0;
         conn->state = CONN_IDLE;
         conn->backoff_ms = 0;
+        conn->listen_pending = conn->index == 0 && conn->pool->listener_count > 0;
         if (watch(conn, UV_READABLE) != 0) {
             conn_fail(conn, "cannot watch socket");
             return;
@@ -307,6 +319,10 @@ static void conn_fail(pg_conn_t *conn, const char *why)
         conn->result = NULL;
     }
     conn->state = CONN_DOWN;
+    if (was_up && conn->index == 0)
+        for (int i = 0; i < pool->listener_count; i++)
+            if (pool->listeners[i].ready)
+                pool->listeners[i].ready(false, pool->listeners[i].ctx);
     if (conn->query) {
         query_t *q = conn->query;
         conn->query = NULL;
@@ -346,9 +362,17 @@ static void finish_query(pg_conn_t *conn)
 
 static void drain_notifications(pg_conn_t *conn)
 {
+    eim_pg_pool_t *pool = conn->pool;
     PGnotify *n;
-    while ((n = PQnotifies(conn->pg)) != NULL)
+    while ((n = PQnotifies(conn->pg)) != NULL) {
+        eim_counter_inc(pool->m_notifications);
+        for (int i = 0; i < pool->listener_count; i++) {
+            const listener_t *l = &pool->listeners[i];
+            if (strcmp(l->channel, n->relname) == 0)
+                l->cb(n->relname, n->extra ? n->extra : "", l->ctx);
+        }
         PQfreemem(n);
+    }
 }
 
 /* Reads whatever arrived; completes the running query when libpq has its
@@ -419,16 +443,53 @@ static void send_query(pg_conn_t *conn, query_t *q)
     conn->query = q;
     conn->state = CONN_BUSY;
     q->started_ns = uv_hrtime();
-    if (!PQsendQueryParams(conn->pg, q->sql, q->param_count, NULL, (const char *const *)q->params,
-                           NULL, NULL, 0)) {
+    int sent = q->simple ? PQsendQuery(conn->pg, q->sql)
+                         : PQsendQueryParams(conn->pg, q->sql, q->param_count, NULL,
+                                             (const char *const *)q->params, NULL, NULL, 0);
+    if (!sent) {
         conn_fail(conn, PQerrorMessage(conn->pg));
         return;
     }
     conn_flush(conn);
 }
 
+static void on_listen(eim_err_t err, const PGresult *res, void *ctx)
+{
+    eim_pg_pool_t *pool = ctx;
+    (void)res;
+    if (err) {
+        /* the connection broke (it re-LISTENs when it is back) or SQL failed */
+        eim_log_warn("LISTEN failed", "error", eim_strerror(err));
+        return;
+    }
+    for (int i = 0; i < pool->listener_count; i++)
+        if (pool->listeners[i].ready)
+            pool->listeners[i].ready(true, pool->listeners[i].ctx);
+}
+
+static void send_listen(pg_conn_t *conn)
+{
+    eim_pg_pool_t *pool = conn->pool;
+    char sql[EIM_PG_MAX_LISTENERS * 80] = "";
+    size_t used = 0;
+    for (int i = 0; i < pool->listener_count; i++)
+        used += (size_t)snprintf(sql + used, sizeof(sql) - used, "LISTEN %s;",
+                                 pool->listeners[i].channel);
+    query_t *q = EIM_NEW(query_t);
+    q->sql = eim_strdup(sql);
+    q->params = eim_calloc(1, sizeof(char *));
+    q->cb = on_listen;
+    q->ctx = pool;
+    q->internal = true;
+    q->simple = true;
+    conn->listen_pending = false;
+    send_query(conn, q);
+}
+
 static void dispatch(eim_pg_pool_t *pool)
 {
+    if (pool->conns[0].state == CONN_IDLE && pool->conns[0].listen_pending)
+        send_listen(&pool->conns[0]);
     for (int i = 0; i < pool->options.size && pool->queue_head; i++) {
         pg_conn_t *conn = &pool->conns[i];
         if (conn->state != CONN_IDLE)
@@ -478,6 +539,39 @@ void eim_pg_query(eim_pg_pool_t *pool, const char *sql, int param_count, const c
                   eim_pg_result_cb cb, void *ctx)
 {
     submit(pool, sql, param_count, params, cb, ctx, false);
+}
+
+static bool channel_valid(const char *channel)
+{
+    size_t n = strlen(channel);
+    if (n == 0 || n > 63 || (channel[0] >= '0' && channel[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = channel[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+eim_err_t eim_pg_pool_listen(eim_pg_pool_t *pool, const char *channel, eim_pg_notify_cb cb,
+                             eim_pg_listen_ready_cb ready, void *ctx)
+{
+    if (!pool || !channel || !cb || !channel_valid(channel))
+        return EIM_ERR_INVALID_ARG;
+    if (pool->listener_count >= EIM_PG_MAX_LISTENERS)
+        return EIM_ERR_LIMIT;
+    listener_t *l = &pool->listeners[pool->listener_count++];
+    snprintf(l->channel, sizeof(l->channel), "%s", channel);
+    l->cb = cb;
+    l->ready = ready;
+    l->ctx = ctx;
+    pg_conn_t *conn0 = &pool->conns[0];
+    if (conn0->state == CONN_IDLE || conn0->state == CONN_BUSY) {
+        conn0->listen_pending = true;
+        dispatch(pool);
+    }
+    return EIM_OK;
 }
 
 /* --- health probe -------------------------------------------------------- */
@@ -557,6 +651,8 @@ eim_pg_pool_t *eim_pg_pool_start(uv_loop_t *loop, const eim_pg_pool_options_t *o
                                          "Queries that failed or were refused.", NULL);
     pool->m_reconnects = eim_metrics_counter(m, "eimd_db_reconnects_total",
                                              "Connection attempts after a failure.", NULL);
+    pool->m_notifications =
+        eim_metrics_counter(m, "eimd_db_notifications_total", "NOTIFY messages received.", NULL);
     static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                     0.05,   0.1,   0.25,   0.5,   1,    5};
     pool->m_latency = eim_metrics_histogram(m, "eimd_db_query_duration_seconds", "Query latency.",

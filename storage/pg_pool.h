@@ -14,6 +14,11 @@
  * A periodic health probe reads the schema version (max(version) of
  * schema_migrations); eim_pg_pool_ready() is true only when the last probe
  * succeeded and the schema is at least the version this build expects.
+ *
+ * LISTEN: channels registered with eim_pg_pool_listen are listened to on
+ * connection 0, which re-issues LISTEN before any other query after every
+ * (re)connect and then calls the listener's ready callback, so the caller
+ * can reconcile whatever it may have missed while the connection was down.
  */
 #ifndef EIM_STORAGE_PG_POOL_H
 #define EIM_STORAGE_PG_POOL_H
@@ -64,6 +69,21 @@ const char *eim_pg_pool_status(const eim_pg_pool_t *pool);
 /* Schema version seen by the last successful probe; -1 before that. */
 int eim_pg_pool_schema_version(const eim_pg_pool_t *pool);
 size_t eim_pg_pool_in_flight(const eim_pg_pool_t *pool);
+
+/* Called for each NOTIFY on a registered channel; payload may be "". */
+typedef void (*eim_pg_notify_cb)(const char *channel, const char *payload, void *ctx);
+/* Called with up=true each time LISTEN has been (re-)established on a fresh
+ * connection, and with up=false when that connection is lost (notifications
+ * may be missed until the next up=true). */
+typedef void (*eim_pg_listen_ready_cb)(bool up, void *ctx);
+
+#define EIM_PG_MAX_LISTENERS 4
+
+/* Registers a listener for channel (lowercase letters, digits, '_', at most
+ * 63 characters; copied). EIM_ERR_INVALID_ARG for another name, EIM_ERR_LIMIT
+ * beyond EIM_PG_MAX_LISTENERS. ready may be NULL. */
+eim_err_t eim_pg_pool_listen(eim_pg_pool_t *pool, const char *channel, eim_pg_notify_cb cb,
+                             eim_pg_listen_ready_cb ready, void *ctx);
 
 /* Fails queued queries, closes every connection and frees the pool once
  * libuv has released its handles; then calls closed(ctx) if given. */
