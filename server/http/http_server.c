@@ -61,7 +61,7 @@ struct conn {
     eim_http_exchange_t *exchange;
     bool keep_alive;
     bool closing;
-    bool parsing; /* inside llhttp_execute */
+    bool parsing;           /* inside llhttp_execute */
     eim_tls_session_t *tls; /* HTTPS only */
     conn_t *prev, *next;
 };
@@ -561,9 +561,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         if (eim_log_enabled(EIM_LOG_DEBUG))
             eim_log_debug("tls handshake", "listener", server->name, "version",
                           eim_tls_session_version(conn->tls), "cipher",
-                          eim_tls_session_cipher(conn->tls), "sni",
-                          eim_tls_session_sni(conn->tls), "resumed", resumed ? "true" : "false",
-                          "certificate",
+                          eim_tls_session_cipher(conn->tls), "sni", eim_tls_session_sni(conn->tls),
+                          "resumed", resumed ? "true" : "false", "certificate",
                           eim_tls_session_raw_public_key(conn->tls) ? "raw_public_key" : "x509");
         tls_flush(conn, false); /* the final flight and any tickets */
     }

@@ -62,8 +62,8 @@ static bool take_vector(reader_t *r, size_t n, reader_t *sub)
 
 static bool host_name_char(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
 }
 
 static void parse_server_name(reader_t ext, eim_tls_client_hello_t *out)
@@ -75,8 +75,7 @@ static void parse_server_name(reader_t ext, eim_tls_client_hello_t *out)
     while (list.left > 0) {
         size_t type, name_len;
         const uint8_t *name;
-        if (!take_u8(&list, &type) || !take_u16(&list, &name_len) ||
-            !take(&list, name_len, &name))
+        if (!take_u8(&list, &type) || !take_u16(&list, &name_len) || !take(&list, name_len, &name))
             return;
         if (type != SNI_HOST_NAME)
             continue;
@@ -134,8 +133,7 @@ eim_err_t eim_tls_client_hello_peek(const uint8_t *data, size_t len, eim_tls_cli
         return EIM_ERR_TRUNCATED;
 
     size_t msg_type;
-    if (!take_u8(&record, &msg_type) || msg_type != HANDSHAKE_CLIENT_HELLO ||
-        !take(&record, 3, &b))
+    if (!take_u8(&record, &msg_type) || msg_type != HANDSHAKE_CLIENT_HELLO || !take(&record, 3, &b))
         return EIM_ERR_DECODE;
     size_t msg_len = (size_t)b[0] << 16 | (size_t)b[1] << 8 | b[2];
     reader_t body = record;
@@ -148,8 +146,7 @@ eim_err_t eim_tls_client_hello_peek(const uint8_t *data, size_t len, eim_tls_cli
      * legacy_compression_methods; a cut-off message simply ends early */
     size_t n;
     if (!take(&body, 2 + 32, &b) || !take_u8(&body, &n) || n > 32 || !take(&body, n, &b) ||
-        !take_u16(&body, &n) || !take(&body, n, &b) || !take_u8(&body, &n) ||
-        !take(&body, n, &b))
+        !take_u16(&body, &n) || !take(&body, n, &b) || !take_u8(&body, &n) || !take(&body, n, &b))
         return out->fragmented ? EIM_OK : EIM_ERR_DECODE;
     if (body.left == 0)
         return EIM_OK; /* no extensions */

@@ -26,10 +26,10 @@
 #define EIM_TLS_MAX_FIRST_RECORD (5 + 16384)
 
 typedef struct {
-    char sni[256];         /* host_name from server_name, "" when absent or unusable */
-    bool sni_present;      /* the extension carried a host_name */
+    char sni[256];             /* host_name from server_name, "" when absent or unusable */
+    bool sni_present;          /* the extension carried a host_name */
     bool wants_raw_public_key; /* server_certificate_type prefers RawPublicKey (2) */
-    bool fragmented;       /* the ClientHello continues past the first record */
+    bool fragmented;           /* the ClientHello continues past the first record */
 } eim_tls_client_hello_t;
 
 /*

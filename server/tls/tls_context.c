@@ -99,8 +99,8 @@ static void on_rotation(uv_timer_t *timer)
  */
 static int ticket_callback(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ],
                            unsigned char iv[WOLFSSL_TICKET_IV_SZ],
-                           unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc,
-                           unsigned char *ticket, int in_len, int *out_len, void *user)
+                           unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc, unsigned char *ticket,
+                           int in_len, int *out_len, void *user)
 {
     (void)ssl;
     eim_tls_context_t *ctx = user;
@@ -117,8 +117,8 @@ static int ticket_callback(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_N
             return WOLFSSL_TICKET_RET_FATAL;
         memcpy(aad, key_name, WOLFSSL_TICKET_NAME_SZ);
         memcpy(aad + WOLFSSL_TICKET_NAME_SZ, iv, WOLFSSL_TICKET_IV_SZ);
-        if (wc_AesGcmEncrypt(&ctx->current.aes, ticket, ticket, (word32)in_len, iv,
-                             TICKET_IV_SIZE, mac, TICKET_TAG_SIZE, aad, sizeof(aad)) != 0)
+        if (wc_AesGcmEncrypt(&ctx->current.aes, ticket, ticket, (word32)in_len, iv, TICKET_IV_SIZE,
+                             mac, TICKET_TAG_SIZE, aad, sizeof(aad)) != 0)
             return WOLFSSL_TICKET_RET_FATAL;
         *out_len = in_len;
         return WOLFSSL_TICKET_RET_OK;
@@ -149,8 +149,7 @@ static int ticket_callback(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_N
 
 /* Settings common to both contexts. */
 static eim_err_t configure(eim_tls_context_t *ctx, WOLFSSL_CTX *wctx,
-                           const eim_tls_context_options_t *options, char *error,
-                           size_t error_size)
+                           const eim_tls_context_options_t *options, char *error, size_t error_size)
 {
     int rc = wolfSSL_CTX_SetMinVersion(wctx, WOLFSSL_TLSV1_2);
     if (rc != WOLFSSL_SUCCESS) {
@@ -180,11 +179,20 @@ static eim_err_t configure(eim_tls_context_t *ctx, WOLFSSL_CTX *wctx,
     if (hint < 1)
         hint = 1;
     wolfSSL_CTX_set_TicketHint(wctx, (int)hint);
-    rc = wolfSSL_CTX_use_PrivateKey_file(wctx, options->private_key, WOLFSSL_FILETYPE_PEM);
+    return EIM_OK;
+}
+
+/* After the certificate (or raw public key): the key that goes with it. */
+static eim_err_t load_private_key(WOLFSSL_CTX *wctx, const eim_tls_context_options_t *options,
+                                  char *error, size_t error_size)
+{
+    int rc = wolfSSL_CTX_use_PrivateKey_file(wctx, options->private_key, WOLFSSL_FILETYPE_PEM);
     if (rc != WOLFSSL_SUCCESS) {
         fail(error, error_size, "cannot load the TLS private key", options->private_key, rc);
         return EIM_ERR_CONFIG;
     }
+    /* wolfSSL_CTX_check_private_key rejects matching P-256 pairs from
+     * `eimd keygen` in 5.9.2, so a mismatch shows as failed handshakes */
     return EIM_OK;
 }
 
@@ -239,18 +247,14 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
         goto out;
     int rc = wolfSSL_CTX_use_certificate_chain_file(ctx->x509, options->certificate_chain);
     if (rc != WOLFSSL_SUCCESS) {
-        fail(error, error_size, "cannot load the TLS certificate chain",
-             options->certificate_chain, rc);
+        fail(error, error_size, "cannot load the TLS certificate chain", options->certificate_chain,
+             rc);
         err = EIM_ERR_CONFIG;
         goto out;
     }
-    rc = wolfSSL_CTX_check_private_key(ctx->x509);
-    if (rc != WOLFSSL_SUCCESS) {
-        fail(error, error_size, "the TLS private key does not match the certificate",
-             options->private_key, rc);
-        err = EIM_ERR_CONFIG;
+    err = load_private_key(ctx->x509, options, error, error_size);
+    if (err)
         goto out;
-    }
 
     if (options->raw_public_key) {
         ctx->rpk = new_wolfssl_ctx();
@@ -262,11 +266,13 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
         rc = wolfSSL_CTX_use_certificate_file(ctx->rpk, options->raw_public_key,
                                               WOLFSSL_FILETYPE_ASN1);
         if (rc != WOLFSSL_SUCCESS) {
-            fail(error, error_size, "cannot load the raw public key", options->raw_public_key,
-                 rc);
+            fail(error, error_size, "cannot load the raw public key", options->raw_public_key, rc);
             err = EIM_ERR_CONFIG;
             goto out;
         }
+        err = load_private_key(ctx->rpk, options, error, error_size);
+        if (err)
+            goto out;
         const char types[] = {WOLFSSL_CERT_TYPE_RPK};
         rc = wolfSSL_CTX_set_server_cert_type(ctx->rpk, types, (int)sizeof(types));
         if (rc != WOLFSSL_SUCCESS) {

@@ -102,8 +102,8 @@ static eim_tls_handshake_t start(eim_tls_session_t *s)
 {
     if (s->in.len == s->in_pos)
         return EIM_TLS_HANDSHAKE_WANT_MORE;
-    eim_err_t err = eim_tls_client_hello_peek(s->in.data + s->in_pos, s->in.len - s->in_pos,
-                                              &s->hello);
+    eim_err_t err =
+        eim_tls_client_hello_peek(s->in.data + s->in_pos, s->in.len - s->in_pos, &s->hello);
     if (err == EIM_ERR_TRUNCATED)
         return EIM_TLS_HANDSHAKE_WANT_MORE;
     if (err) {

@@ -70,8 +70,8 @@ bool eim_tls_session_resumed(eim_tls_session_t *session);
 bool eim_tls_session_raw_public_key(const eim_tls_session_t *session);
 const char *eim_tls_session_sni(const eim_tls_session_t *session); /* "" when none */
 bool eim_tls_session_sni_present(const eim_tls_session_t *session);
-const char *eim_tls_session_version(eim_tls_session_t *session);      /* "TLSv1.3", ... */
-const char *eim_tls_session_cipher(eim_tls_session_t *session);       /* IANA-style name */
+const char *eim_tls_session_version(eim_tls_session_t *session);       /* "TLSv1.3", ... */
+const char *eim_tls_session_cipher(eim_tls_session_t *session);        /* IANA-style name */
 const char *eim_tls_session_failure(const eim_tls_session_t *session); /* why it failed */
 
 #endif
