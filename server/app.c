@@ -6,6 +6,11 @@
  * accepting, report not-ready, wait for in-flight HTTP exchanges and
  * database queries until shutdown.deadline_ms, close the database, exit 0.
  * A second signal skips the wait.
+ *
+ * Listeners: the admin HTTP listener always; the HTTPS listener (TLS from
+ * server/tls/ under the same HTTP server) when https.enabled. Its routes
+ * are mounted in https_route below: ESipa (SGP.32 §6.1, §6.4) and the
+ * operators' REST API come with later work.
  */
 #include "server/app.h"
 
@@ -19,6 +24,7 @@
 #include "proto/base/metrics.h"
 #include "server/admin.h"
 #include "server/http/http_server.h"
+#include "server/tls/tls_context.h"
 #include "storage/migrations.h"
 #include "storage/pg_pool.h"
 
@@ -32,6 +38,8 @@ typedef struct {
     eim_metrics_t *metrics;
     eim_pg_pool_t *pool;
     eim_http_server_t *admin_server;
+    eim_http_server_t *https_server;
+    eim_tls_context_t *tls;
     eim_admin_t admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
@@ -108,6 +116,12 @@ static void finish(app_t *app)
     if (app->admin_server)
         eim_http_server_close(app->admin_server, NULL, NULL);
     app->admin_server = NULL;
+    if (app->https_server)
+        eim_http_server_close(app->https_server, NULL, NULL);
+    app->https_server = NULL;
+    if (app->tls)
+        eim_tls_context_release(app->tls); /* the listener holds its own reference */
+    app->tls = NULL;
     eim_pg_pool_close(app->pool, on_pool_closed, app);
     /* the loop ends when the last handle is closed */
 }
@@ -117,6 +131,8 @@ static size_t in_flight(const app_t *app)
     size_t n = eim_pg_pool_in_flight(app->pool);
     if (app->admin_server)
         n += eim_http_server_in_flight(app->admin_server);
+    if (app->https_server)
+        n += eim_http_server_in_flight(app->https_server);
     return n;
 }
 
@@ -150,8 +166,63 @@ static void on_signal(uv_signal_t *handle, int signum)
      * say "shutting down", and new TCP connections are what we refuse. */
     if (app->admin_server)
         eim_http_server_stop_accepting(app->admin_server);
+    if (app->https_server)
+        eim_http_server_stop_accepting(app->https_server);
     app->deadline_ns = uv_hrtime() + (uint64_t)app->cfg->shutdown.deadline_ms * 1000000ull;
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
+}
+
+/*
+ * The hook for the HTTPS routes. ESipa (POST /gsma/rsp2/asn1 and
+ * /gsma/rsp2/esipa/...) and the REST API replace this with their dispatch;
+ * until then every request gets a problem+json 404.
+ */
+static void https_route(eim_http_exchange_t *exchange, const eim_http_request_t *request, void *ctx)
+{
+    (void)request;
+    (void)ctx;
+    static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404}";
+    eim_http_respond(exchange, 404, "application/problem+json", NULL, body, sizeof(body) - 1);
+}
+
+/* Starts the HTTPS listener when configured; false when it cannot. */
+static bool start_https(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->https.enabled)
+        return true;
+    eim_tls_context_options_t tls_options = {
+        .certificate_chain = cfg->keys.tls_certificate_chain,
+        .private_key = cfg->keys.tls_private_key,
+        .raw_public_key = cfg->https.raw_public_key ? cfg->keys.tls_raw_public_key : NULL,
+        .ticket_rotation_ms = cfg->https.ticket_rotation_ms,
+    };
+    char error[512];
+    if (eim_tls_context_new(app->loop, &tls_options, &app->tls, error, sizeof(error)) != EIM_OK) {
+        eim_log_error("cannot set up TLS (run `eimd keygen` for development keys)", "reason",
+                      error);
+        return false;
+    }
+    eim_http_server_options_t options = {
+        .name = "https",
+        .listen = cfg->https.listen,
+        .max_connections = cfg->https.max_connections,
+        .max_header_bytes = cfg->https.max_header_bytes,
+        .max_body_bytes = cfg->https.max_body_bytes,
+        .idle_timeout_ms = cfg->https.idle_timeout_ms,
+        .handler = https_route,
+        .handler_ctx = app,
+        .metrics = app->metrics,
+        .tls = app->tls,
+        .handshake_timeout_ms = cfg->https.handshake_timeout_ms,
+    };
+    app->https_server = eim_http_server_start(app->loop, &options);
+    if (!app->https_server)
+        return false;
+    eim_log_info("listening", "listener", "https", "protocol", "https", "address",
+                 eim_http_server_address(app->https_server), "raw_public_key",
+                 eim_tls_context_has_raw_public_key(app->tls) ? "true" : "false");
+    return true;
 }
 
 int eim_app_serve(const eim_config_t *cfg)
@@ -212,7 +283,12 @@ int eim_app_serve(const eim_config_t *cfg)
         eim_log_info("listening", "listener", "admin", "protocol", "http", "address",
                      eim_http_server_address(app.admin_server), "endpoints",
                      "/livez /readyz /metrics");
-        eim_log_info("eimd started", "version", EIMD_VERSION, "eim_id", cfg->eim.id);
+        if (!start_https(&app)) {
+            code = EIM_EXIT_CONFIG;
+            finish(&app);
+        } else {
+            eim_log_info("eimd started", "version", EIMD_VERSION, "eim_id", cfg->eim.id);
+        }
     }
 
     uv_run(app.loop, UV_RUN_DEFAULT);

@@ -35,6 +35,17 @@ typedef struct {
         int max_header_bytes;
     } admin;
     struct {
+        bool enabled;
+        char *listen;
+        int max_connections;
+        int idle_timeout_ms;
+        int handshake_timeout_ms;
+        int max_header_bytes;
+        int max_body_bytes;
+        bool raw_public_key;
+        int ticket_rotation_ms;
+    } https;
+    struct {
         int deadline_ms;
     } shutdown;
     struct {

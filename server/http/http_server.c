@@ -7,6 +7,14 @@
  * are kept and parsed once the response is written (pipelining in order).
  * The connection is freed when its libuv handles are closed and no exchange
  * still refers to it, so a late eim_http_respond is always safe.
+ *
+ * Transport: bytes from the socket go through conn_receive and bytes to it
+ * through conn_send_plain. For plain HTTP they pass straight through; for
+ * HTTPS an eim_tls_session_t sits in between (ciphertext in, plaintext to
+ * the parser; plaintext out, ciphertext to uv_write). While an exchange is
+ * open nothing more is decrypted: undecrypted records wait in the session
+ * (bounded), and reading from the socket resumes only once they are used
+ * up, so a pipelining client cannot grow memory.
  */
 #include "server/http/http_server.h"
 
@@ -19,6 +27,7 @@
 
 #include "proto/base/log.h"
 #include "proto/base/memory.h"
+#include "server/tls/tls_session.h"
 
 typedef struct conn conn_t;
 
@@ -52,6 +61,8 @@ struct conn {
     eim_http_exchange_t *exchange;
     bool keep_alive;
     bool closing;
+    bool parsing;           /* inside llhttp_execute */
+    eim_tls_session_t *tls; /* HTTPS only */
     conn_t *prev, *next;
 };
 
@@ -75,6 +86,7 @@ struct eim_http_server {
     eim_metrics_t *metrics;
     eim_gauge_t *m_connections;
     eim_counter_t *m_rejected;
+    eim_tls_context_t *tls;
 };
 
 typedef struct {
@@ -87,6 +99,9 @@ typedef struct {
 static void conn_close(conn_t *conn);
 static void conn_parse(conn_t *conn, const char *data, size_t len);
 static void maybe_free_server(eim_http_server_t *server);
+static void tls_pump(conn_t *conn);
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 const char *eim_http_status_text(int status)
 {
@@ -140,6 +155,7 @@ static void conn_release(conn_t *conn)
     eim_buf_free(&conn->head);
     eim_buf_free(&conn->body);
     eim_buf_free(&conn->pending);
+    eim_tls_session_free(conn->tls);
     free(conn);
     server->conn_structs--;
     maybe_free_server(server);
@@ -156,6 +172,19 @@ static void conn_close(conn_t *conn)
 {
     if (conn->closing)
         return;
+    if (conn->tls && eim_tls_session_established(conn->tls)) {
+        /* best effort close_notify: only when nothing else is queued, which
+         * is the case for idle and draining connections (a response that
+         * closes the connection carries its close_notify itself) */
+        eim_tls_session_shutdown(conn->tls);
+        uint8_t *data;
+        size_t len;
+        if (eim_tls_session_take_output(conn->tls, &data, &len)) {
+            uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
+            (void)uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
+            free(data);
+        }
+    }
     conn->closing = true;
     eim_http_server_t *server = conn->server;
     if (conn->prev)
@@ -170,9 +199,23 @@ static void conn_close(conn_t *conn)
     uv_close((uv_handle_t *)&conn->idle, on_conn_handle_closed);
 }
 
+static void count_handshake(eim_http_server_t *server, const char *result)
+{
+    char labels[128];
+    snprintf(labels, sizeof(labels), "listener=\"%s\",result=\"%s\"", server->name, result);
+    eim_counter_inc(eim_metrics_counter(server->metrics, "eimd_tls_handshakes_total",
+                                        "TLS handshakes by listener and result (ok, resumed, "
+                                        "failed, not_tls, timeout, aborted).",
+                                        labels));
+}
+
 static void on_idle_timeout(uv_timer_t *timer)
 {
     conn_t *conn = timer->data;
+    if (conn->tls && !eim_tls_session_established(conn->tls)) {
+        count_handshake(conn->server, "timeout");
+        eim_log_debug("tls handshake timed out", "listener", conn->server->name);
+    }
     if (!conn->exchange)
         conn_close(conn);
 }
@@ -196,6 +239,56 @@ static void on_written(uv_write_t *req, int status)
     conn_release(conn);
 }
 
+/* Queues data (heap, taken over) on the socket; closes after it if asked. */
+static void conn_write(conn_t *conn, uint8_t *data, size_t len, bool close_after)
+{
+    write_req_t *w = EIM_NEW(write_req_t);
+    w->conn = conn;
+    w->data = (char *)data;
+    w->close_after = close_after;
+    conn->refs++;
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+    if (conn->closing || uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) != 0) {
+        free(w->data);
+        free(w);
+        conn_release(conn);
+        conn_close(conn);
+    }
+}
+
+/* Sends what the TLS session queued (handshake flights, alerts, records). */
+static void tls_flush(conn_t *conn, bool close_after)
+{
+    uint8_t *data;
+    size_t len;
+    if (eim_tls_session_take_output(conn->tls, &data, &len))
+        conn_write(conn, data, len, close_after);
+    else if (close_after)
+        conn_close(conn);
+}
+
+/* Plaintext out: straight to the socket, or through TLS. Takes data. */
+static void conn_send_plain(conn_t *conn, uint8_t *data, size_t len, bool close_after)
+{
+    if (!conn->tls) {
+        conn_write(conn, data, len, close_after);
+        return;
+    }
+    if (conn->closing) {
+        free(data);
+        return;
+    }
+    eim_err_t err = eim_tls_session_write(conn->tls, data, len);
+    free(data);
+    if (err) {
+        conn_close(conn);
+        return;
+    }
+    if (close_after)
+        eim_tls_session_shutdown(conn->tls);
+    tls_flush(conn, close_after);
+}
+
 static void send_response(conn_t *conn, int status, const char *content_type,
                           const char *extra_headers, const void *body, size_t body_len,
                           bool close_after)
@@ -215,19 +308,7 @@ static void send_response(conn_t *conn, int status, const char *content_type,
     if (status != 204)
         eim_buf_append(&out, body, body_len);
     count_response(conn->server, status);
-
-    write_req_t *w = EIM_NEW(write_req_t);
-    w->conn = conn;
-    w->data = (char *)out.data;
-    w->close_after = close_after;
-    conn->refs++;
-    uv_buf_t buf = uv_buf_init(w->data, (unsigned)out.len);
-    if (conn->closing || uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) != 0) {
-        free(w->data);
-        free(w);
-        conn_release(conn);
-        conn_close(conn);
-    }
+    conn_send_plain(conn, out.data, out.len, close_after);
 }
 
 /* An error found while parsing: answer it and close. */
@@ -375,6 +456,10 @@ static int on_message_complete(llhttp_t *p)
     conn->server->in_flight++;
     uv_timer_stop(&conn->idle);
     conn->server->options.handler(ex, req, conn->server->options.handler_ctx);
+    /* Answered already (eim_http_respond ran inside the handler): go on with
+     * the next pipelined request, unless the connection is ending. */
+    if (conn->exchange != ex)
+        return conn->keep_alive && !conn->closing && !conn->server->draining ? 0 : HPE_PAUSED;
     /* pause: nothing more is parsed until the exchange is answered */
     return HPE_PAUSED;
 }
@@ -391,7 +476,17 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void conn_parse(conn_t *conn, const char *data, size_t len)
 {
+    if (conn->closing)
+        return;
+    if (conn->exchange || llhttp_get_errno(&conn->parser) == HPE_PAUSED) {
+        /* paused: keep the bytes for after the response */
+        if (eim_buf_append(&conn->pending, data, len) != EIM_OK)
+            conn->keep_alive = false;
+        return;
+    }
+    conn->parsing = true;
     llhttp_errno_t err = llhttp_execute(&conn->parser, data, len);
+    conn->parsing = false;
     if (err == HPE_OK)
         return;
     if (err == HPE_PAUSED) {
@@ -413,6 +508,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     conn_t *conn = stream->data;
     if (nread < 0) {
+        if (conn->tls && !eim_tls_session_established(conn->tls))
+            count_handshake(conn->server, "aborted");
         if (!conn->exchange)
             conn_close(conn);
         else
@@ -422,8 +519,82 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (!conn->tls) {
+        touch(conn);
+        conn_parse(conn, buf->base, (size_t)nread);
+        return;
+    }
+    if (eim_tls_session_feed(conn->tls, (const uint8_t *)buf->base, (size_t)nread) != EIM_OK) {
+        /* more undecrypted input than the bound: a peer ignoring flow control */
+        conn_close(conn);
+        return;
+    }
+    if (!eim_tls_session_established(conn->tls)) {
+        eim_http_server_t *server = conn->server;
+        eim_tls_handshake_t hs = eim_tls_session_handshake(conn->tls);
+        if (hs == EIM_TLS_HANDSHAKE_WANT_MORE) {
+            tls_flush(conn, false); /* the server flight, if one is due */
+            return;
+        }
+        if (hs != EIM_TLS_HANDSHAKE_DONE) {
+            const char *result = hs == EIM_TLS_HANDSHAKE_NOT_TLS ? "not_tls" : "failed";
+            count_handshake(server, result);
+            eim_log_debug("tls handshake failed", "listener", server->name, "result", result,
+                          "reason", eim_tls_session_failure(conn->tls), "sni",
+                          eim_tls_session_sni(conn->tls));
+            uv_read_stop(stream);
+            tls_flush(conn, true); /* the alert, then close */
+            return;
+        }
+        bool resumed = eim_tls_session_resumed(conn->tls);
+        count_handshake(server, resumed ? "resumed" : "ok");
+        char labels[160];
+        snprintf(labels, sizeof(labels),
+                 "listener=\"%s\",version=\"%s\",certificate=\"%s\",sni=\"%s\"", server->name,
+                 eim_tls_session_version(conn->tls),
+                 eim_tls_session_raw_public_key(conn->tls) ? "raw_public_key" : "x509",
+                 eim_tls_session_sni_present(conn->tls) ? "present" : "absent");
+        eim_counter_inc(eim_metrics_counter(server->metrics, "eimd_tls_sessions_total",
+                                            "Established TLS sessions by listener, version, "
+                                            "server certificate type and SNI presence.",
+                                            labels));
+        if (eim_log_enabled(EIM_LOG_DEBUG))
+            eim_log_debug("tls handshake", "listener", server->name, "version",
+                          eim_tls_session_version(conn->tls), "cipher",
+                          eim_tls_session_cipher(conn->tls), "sni", eim_tls_session_sni(conn->tls),
+                          "resumed", resumed ? "true" : "false", "certificate",
+                          eim_tls_session_raw_public_key(conn->tls) ? "raw_public_key" : "x509");
+        tls_flush(conn, false); /* the final flight and any tickets */
+    }
     touch(conn);
-    conn_parse(conn, buf->base, (size_t)nread);
+    tls_pump(conn);
+}
+
+/* Decrypts and parses until an exchange opens, the input runs dry or the
+ * connection ends. Returns with reading stopped when records remain. */
+static void tls_pump(conn_t *conn)
+{
+    while (!conn->exchange && !conn->closing) {
+        static uint8_t plain[16384]; /* one loop thread; parsed before the next call */
+        ssize_t n = eim_tls_session_read(conn->tls, plain, sizeof(plain));
+        if (n > 0) {
+            conn_parse(conn, (const char *)plain, (size_t)n);
+            continue;
+        }
+        if (n == EIM_TLS_READ_WANT_MORE)
+            break;
+        /* close_notify or a failed record: end after the open exchange */
+        uv_read_stop((uv_stream_t *)&conn->tcp);
+        if (n == EIM_TLS_READ_FAILED)
+            eim_log_debug("tls record failed", "listener", conn->server->name, "reason",
+                          eim_tls_session_failure(conn->tls));
+        conn->keep_alive = false;
+        if (!conn->exchange)
+            conn_close(conn);
+        return;
+    }
+    if (!conn->closing)
+        tls_flush(conn, false); /* alerts or post-handshake messages */
 }
 
 void eim_http_respond(eim_http_exchange_t *ex, int status, const char *content_type,
@@ -438,7 +609,10 @@ void eim_http_respond(eim_http_exchange_t *ex, int status, const char *content_t
         send_response(conn, status, content_type, extra_headers, body, body_len, !keep);
     eim_buf_free(&ex->strings);
     free(ex);
-    if (keep) {
+    if (keep && conn->parsing) {
+        /* answered from inside the handler: on_message_complete goes on */
+        touch(conn);
+    } else if (keep) {
         llhttp_resume(&conn->parser);
         touch(conn);
         if (conn->pending.len) {
@@ -448,6 +622,8 @@ void eim_http_respond(eim_http_exchange_t *ex, int status, const char *content_t
             conn_parse(conn, (const char *)pending.data, pending.len);
             eim_buf_free(&pending);
         }
+        if (conn->tls && !conn->exchange && !conn->closing)
+            tls_pump(conn); /* records that waited while the exchange was open */
         if (!conn->exchange && !conn->closing)
             uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
     }
@@ -492,7 +668,14 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&conn->tcp, 1);
-    touch(conn);
+    if (server->tls) {
+        /* one read slab plus one partial record may wait undecrypted */
+        conn->tls = eim_tls_session_new(server->tls, 65536 + 18432);
+        uv_timer_start(&conn->idle, on_idle_timeout, (uint64_t)server->options.handshake_timeout_ms,
+                       0);
+    } else {
+        touch(conn);
+    }
     uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
 }
 
@@ -526,6 +709,10 @@ eim_http_server_t *eim_http_server_start(uv_loop_t *loop, const eim_http_server_
     server->options.name = server->name;
     server->options.listen = NULL;
     server->metrics = options->metrics;
+    server->tls = options->tls ? eim_tls_context_acquire(options->tls) : NULL;
+    server->options.tls = NULL;
+    if (server->tls && server->options.handshake_timeout_ms <= 0)
+        server->options.handshake_timeout_ms = 10000;
     char labels[64];
     snprintf(labels, sizeof(labels), "listener=\"%s\"", server->name);
     server->m_connections = eim_metrics_gauge(server->metrics, "eimd_http_connections",
@@ -587,6 +774,8 @@ static void maybe_free_server(eim_http_server_t *server)
         return;
     void (*closed)(void *) = server->closed;
     void *ctx = server->closed_ctx;
+    if (server->tls)
+        eim_tls_context_release(server->tls);
     free(server->name);
     free(server);
     if (closed)

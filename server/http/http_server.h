@@ -12,6 +12,13 @@
  * max_header_bytes (431), max_body_bytes (413), idle_timeout_ms (a
  * connection that sends nothing, or a request that does not complete, is
  * closed).
+ *
+ * The server does not know what it serves: the handler decides. With a TLS
+ * context in the options the listener speaks HTTPS (RFC 9110 §4.2.2): each
+ * connection first completes a TLS handshake (bounded by
+ * handshake_timeout_ms; failures counted in eimd_tls_handshakes_total and
+ * logged at debug), then the same request handling runs over the decrypted
+ * stream, and a connection the server closes ends with close_notify.
  */
 #ifndef EIM_SERVER_HTTP_HTTP_SERVER_H
 #define EIM_SERVER_HTTP_HTTP_SERVER_H
@@ -24,6 +31,7 @@
 
 #include "proto/base/error.h"
 #include "proto/base/metrics.h"
+#include "server/tls/tls_context.h"
 
 #define EIM_HTTP_MAX_HEADERS 32
 
@@ -60,6 +68,9 @@ typedef struct {
     eim_http_handler_fn handler;
     void *handler_ctx;
     eim_metrics_t *metrics;
+    /* HTTPS: NULL for plain HTTP; otherwise the server takes a reference */
+    eim_tls_context_t *tls;
+    int handshake_timeout_ms; /* HTTPS only: close a handshake unfinished after this */
 } eim_http_server_options_t;
 
 /* Binds and listens. On failure returns NULL and logs why. */
