@@ -185,13 +185,19 @@ static int build_alt_names(const char *eim_id, uint8_t *out, size_t max)
     names[n++] = sizeof(ipv6);
     memcpy(names + n, ipv6, sizeof(ipv6));
     n += sizeof(ipv6);
-    if (n > 255 || n + 3 > max)
+    /* DER: the short length form below 128 (strict parsers reject 81 xx) */
+    size_t head = n < 128 ? 2 : 3;
+    if (n > 255 || n + head > max)
         return -1;
     out[0] = 0x30;
-    out[1] = 0x81;
-    out[2] = (uint8_t)n;
-    memcpy(out + 3, names, n);
-    return (int)(n + 3);
+    if (n < 128) {
+        out[1] = (uint8_t)n;
+    } else {
+        out[1] = 0x81;
+        out[2] = (uint8_t)n;
+    }
+    memcpy(out + head, names, n);
+    return (int)(n + head);
 }
 
 static int make_ca(const eim_config_t *cfg, WC_RNG *rng)

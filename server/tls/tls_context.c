@@ -184,15 +184,18 @@ static eim_err_t configure(eim_tls_context_t *ctx, WOLFSSL_CTX *wctx,
 
 /* After the certificate (or raw public key): the key that goes with it. */
 static eim_err_t load_private_key(WOLFSSL_CTX *wctx, const eim_tls_context_options_t *options,
-                                  char *error, size_t error_size)
+                                  bool check_certificate, char *error, size_t error_size)
 {
     int rc = wolfSSL_CTX_use_PrivateKey_file(wctx, options->private_key, WOLFSSL_FILETYPE_PEM);
     if (rc != WOLFSSL_SUCCESS) {
         fail(error, error_size, "cannot load the TLS private key", options->private_key, rc);
         return EIM_ERR_CONFIG;
     }
-    /* wolfSSL_CTX_check_private_key rejects matching P-256 pairs from
-     * `eimd keygen` in 5.9.2, so a mismatch shows as failed handshakes */
+    if (check_certificate && wolfSSL_CTX_check_private_key(wctx) != WOLFSSL_SUCCESS) {
+        fail(error, error_size, "the TLS private key does not match the certificate",
+             options->private_key, 0);
+        return EIM_ERR_CONFIG;
+    }
     return EIM_OK;
 }
 
@@ -252,7 +255,7 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
         err = EIM_ERR_CONFIG;
         goto out;
     }
-    err = load_private_key(ctx->x509, options, error, error_size);
+    err = load_private_key(ctx->x509, options, true, error, error_size);
     if (err)
         goto out;
 
@@ -270,7 +273,7 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
             err = EIM_ERR_CONFIG;
             goto out;
         }
-        err = load_private_key(ctx->rpk, options, error, error_size);
+        err = load_private_key(ctx->rpk, options, false, error, error_size);
         if (err)
             goto out;
         const char types[] = {WOLFSSL_CERT_TYPE_RPK};
