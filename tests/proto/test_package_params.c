@@ -30,20 +30,20 @@ static const uint8_t ICCID[10] = {0x98, 0x00, 0x10, 0x32, 0x54, 0x76, 0x98, 0x10
 static void test_every_psmo(void **state)
 {
     (void)state;
-    eim_package_params_t *p = parse_ok(
-        "psmo", "{\"psmos\":["
-                "{\"enable\":{\"iccid\":\"98001032547698103214\",\"rollbackFlag\":true}},"
-                "{\"disable\":{\"iccid\":\"98001032547698103214\"}},"
-                "{\"delete\":{\"iccid\":\"98001032547698103214\"}},"
-                "{\"listProfileInfo\":{\"searchCriteria\":{\"profileClass\":2},"
-                "\"tagList\":\"5A9F70\"}},"
-                "{\"getRAT\":{}},"
-                "{\"configureImmediateEnable\":{\"immediateEnableFlag\":true,"
-                "\"defaultSmdpOid\":\"2.999.1\",\"defaultSmdpAddress\":\"smdp.example\"}},"
-                "{\"setFallbackAttribute\":{\"iccid\":\"98001032547698103214\"}},"
-                "{\"unsetFallbackAttribute\":{}},"
-                "{\"setDefaultDpAddress\":{\"defaultDpAddress\":\"smdp.example.com\"}},"
-                "{\"listProfileInfo\":{}}]}");
+    eim_package_params_t *p =
+        parse_ok("psmo", "{\"psmos\":["
+                         "{\"enable\":{\"iccid\":\"98001032547698103214\",\"rollbackFlag\":true}},"
+                         "{\"disable\":{\"iccid\":\"98001032547698103214\"}},"
+                         "{\"delete\":{\"iccid\":\"98001032547698103214\"}},"
+                         "{\"listProfileInfo\":{\"searchCriteria\":{\"profileClass\":2},"
+                         "\"tagList\":\"5A9F70\"}},"
+                         "{\"getRAT\":{}},"
+                         "{\"configureImmediateEnable\":{\"immediateEnableFlag\":true,"
+                         "\"defaultSmdpOid\":\"2.999.1\",\"defaultSmdpAddress\":\"smdp.example\"}},"
+                         "{\"setFallbackAttribute\":{\"iccid\":\"98001032547698103214\"}},"
+                         "{\"unsetFallbackAttribute\":{}},"
+                         "{\"setDefaultDpAddress\":{\"defaultDpAddress\":\"smdp.example.com\"}},"
+                         "{\"listProfileInfo\":{}}]}");
     assert_int_equal(p->kind, EIM_PARAMS_PSMO);
     eim_euicc_package_t *k = &p->package;
     assert_int_equal(k->list, EIM_PACKAGE_PSMO_LIST);
@@ -76,9 +76,10 @@ static void test_every_psmo(void **state)
     assert_int_equal(p->package.count, 1);
     eim_package_params_free(p);
     /* search criteria iccid / isdpAid */
-    p = parse_ok("psmo", "{\"psmos\":[{\"listProfileInfo\":{\"searchCriteria\":"
-                         "{\"iccid\":\"98001032547698103214\"}}},{\"listProfileInfo\":"
-                         "{\"searchCriteria\":{\"isdpAid\":\"A0000005591010FFFFFFFF8900001100\"}}}]}");
+    p = parse_ok("psmo",
+                 "{\"psmos\":[{\"listProfileInfo\":{\"searchCriteria\":"
+                 "{\"iccid\":\"98001032547698103214\"}}},{\"listProfileInfo\":"
+                 "{\"searchCriteria\":{\"isdpAid\":\"A0000005591010FFFFFFFF8900001100\"}}}]}");
     assert_int_equal(p->package.psmos[0].list_profile_info.search, EIM_SEARCH_ICCID);
     assert_int_equal(p->package.psmos[1].list_profile_info.search, EIM_SEARCH_ISDP_AID);
     assert_int_equal(p->package.psmos[1].list_profile_info.search_value.len, 16);
@@ -91,18 +92,18 @@ static void test_every_psmo(void **state)
 static void test_every_eco(void **state)
 {
     (void)state;
-    eim_package_params_t *p = parse_ok(
-        "eco", "{\"ecos\":["
-               "{\"addEim\":{\"eimId\":\"eim2.example\",\"eimFqdn\":\"eim2.example:8443\","
-               "\"eimIdType\":2,\"counterValue\":10,\"associationToken\":300,"
-               "\"eimPublicKeyData\":{\"eimPublicKey\":\"" SPKI_B64 "\"},"
-               "\"trustedPublicKeyDataTls\":{\"trustedCertificateTls\":\"" SPKI_B64 "\"},"
-               "\"eimSupportedProtocol\":[\"eimRetrieveHttps\",\"eimRetrieveCoaps\"],"
-               "\"euiccCiPKId\":\"F54172BDF98A95D65CBEB88A38A1C11D800A85C3\","
-               "\"indirectProfileDownload\":true}},"
-               "{\"deleteEim\":{\"eimId\":\"old.example\"}},"
-               "{\"updateEim\":{\"eimId\":\"eim2.example\",\"eimFqdn\":\"new.example\"}},"
-               "{\"listEim\":{}}]}");
+    eim_package_params_t *p =
+        parse_ok("eco", "{\"ecos\":["
+                        "{\"addEim\":{\"eimId\":\"eim2.example\",\"eimFqdn\":\"eim2.example:8443\","
+                        "\"eimIdType\":2,\"counterValue\":10,\"associationToken\":300,"
+                        "\"eimPublicKeyData\":{\"eimPublicKey\":\"" SPKI_B64 "\"},"
+                        "\"trustedPublicKeyDataTls\":{\"trustedCertificateTls\":\"" SPKI_B64 "\"},"
+                        "\"eimSupportedProtocol\":[\"eimRetrieveHttps\",\"eimRetrieveCoaps\"],"
+                        "\"euiccCiPKId\":\"F54172BDF98A95D65CBEB88A38A1C11D800A85C3\","
+                        "\"indirectProfileDownload\":true}},"
+                        "{\"deleteEim\":{\"eimId\":\"old.example\"}},"
+                        "{\"updateEim\":{\"eimId\":\"eim2.example\",\"eimFqdn\":\"new.example\"}},"
+                        "{\"listEim\":{}}]}");
     assert_int_equal(p->kind, EIM_PARAMS_ECO);
     eim_euicc_package_t *k = &p->package;
     assert_int_equal(k->list, EIM_PACKAGE_ECO_LIST);
@@ -131,11 +132,10 @@ static void test_every_eco(void **state)
 static void test_data_request_and_trigger(void **state)
 {
     (void)state;
-    eim_package_params_t *p =
-        parse_ok("euicc_data_request",
-                 "{\"tagList\":\"A5A6BF20\",\"euiccCiPKIdentifierToBeUsed\":\"0102\","
-                 "\"searchCriteriaNotification\":{\"profileManagementOperation\":"
-                 "[\"enable\",\"delete\"]}}");
+    eim_package_params_t *p = parse_ok(
+        "euicc_data_request", "{\"tagList\":\"A5A6BF20\",\"euiccCiPKIdentifierToBeUsed\":\"0102\","
+                              "\"searchCriteriaNotification\":{\"profileManagementOperation\":"
+                              "[\"enable\",\"delete\"]}}");
     assert_int_equal(p->kind, EIM_PARAMS_EUICC_DATA_REQUEST);
     assert_int_equal(p->data_request.tag_list.len, 4);
     assert_true(p->data_request.has_euicc_ci_pkid);
@@ -197,8 +197,8 @@ static const reject_t rejects[] = {
      "psmos[0].enable.iccid: is required"},
     {"psmo", "{\"psmos\":[{\"enable\":{\"iccid\":\"9800\"}}]}", EIM_ERR_INVALID_ARG,
      "psmos[0].enable.iccid: must decode to 10..10 bytes"},
-    {"psmo", "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103Z14\"}}]}",
-     EIM_ERR_INVALID_ARG, "psmos[0].enable.iccid: not valid hex"},
+    {"psmo", "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103Z14\"}}]}", EIM_ERR_INVALID_ARG,
+     "psmos[0].enable.iccid: not valid hex"},
     {"psmo", "{\"psmos\":[{\"enable\":{\"iccid\":7}}]}", EIM_ERR_INVALID_ARG,
      "psmos[0].enable.iccid: must be a hex string"},
     {"psmo", "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103214\",\"rollbackFlag\":1}}]}",
@@ -232,7 +232,8 @@ static const reject_t rejects[] = {
      "psmos[0].setDefaultDpAddress.defaultDpAddress: is required"},
     {"psmo", "{\"psmos\":[{\"setDefaultDpAddress\":{\"defaultDpAddress\":5}}]}",
      EIM_ERR_INVALID_ARG, "defaultDpAddress: must be a string"},
-    {"eco", "{\"ecos\":[{\"addEim\":{}}]}", EIM_ERR_INVALID_ARG, "ecos[0].addEim.eimId: is required"},
+    {"eco", "{\"ecos\":[{\"addEim\":{}}]}", EIM_ERR_INVALID_ARG,
+     "ecos[0].addEim.eimId: is required"},
     {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimIdType\":4}}]}", EIM_ERR_INVALID_ARG,
      "ecos[0].addEim.eimIdType: must be 1..3"},
     {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"counterValue\":8388608}}]}",
@@ -241,18 +242,20 @@ static const reject_t rejects[] = {
      EIM_ERR_INVALID_ARG, "associationToken: must be an integer"},
     {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimPublicKeyData\":{}}}]}",
      EIM_ERR_INVALID_ARG, "eimPublicKeyData: must hold exactly one of eimPublicKey"},
-    {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimPublicKeyData\":{\"eimPublicKey\":"
-            "\"AQID\"}}}]}",
+    {"eco",
+     "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimPublicKeyData\":{\"eimPublicKey\":"
+     "\"AQID\"}}}]}",
      EIM_ERR_INVALID_ARG, "eimPublicKeyData.eimPublicKey: must be one DER SEQUENCE"},
-    {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimPublicKeyData\":{\"eimPublicKey\":"
-            "\"!!\"}}}]}",
+    {"eco",
+     "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimPublicKeyData\":{\"eimPublicKey\":"
+     "\"!!\"}}}]}",
      EIM_ERR_INVALID_ARG, "eimPublicKey: not valid base64"},
     {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"trustedPublicKeyDataTls\":{\"x\":1}}}]}",
      EIM_ERR_INVALID_ARG, "trustedPublicKeyDataTls.x: unknown member"},
     {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"eimSupportedProtocol\":[\"ftp\"]}}]}",
      EIM_ERR_INVALID_ARG, "eimSupportedProtocol: element 0"},
-    {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"euiccCiPKId\":\"\"}}]}",
-     EIM_ERR_INVALID_ARG, "euiccCiPKId: must decode to 1..32"},
+    {"eco", "{\"ecos\":[{\"addEim\":{\"eimId\":\"a\",\"euiccCiPKId\":\"\"}}]}", EIM_ERR_INVALID_ARG,
+     "euiccCiPKId: must decode to 1..32"},
     {"eco", "{\"ecos\":[{\"updateEim\":{\"eimId\":\"\"}}]}", EIM_ERR_INVALID_ARG,
      "ecos[0].updateEim.eimId: length must be 1..128"},
     {"eco", "{\"ecos\":[{\"deleteEim\":{}}]}", EIM_ERR_INVALID_ARG,
@@ -315,9 +318,9 @@ static void test_limits(void **state)
     assert_non_null(strstr(error, "psmos: at most 32"));
     static char big[EIM_PACKAGE_PARAMS_MAX + 2];
     memset(big, ' ', sizeof(big) - 1);
-    assert_int_equal(eim_package_params_validate("psmo", big, sizeof(big) - 1, error,
-                                                 sizeof(error)),
-                     EIM_ERR_LIMIT);
+    assert_int_equal(
+        eim_package_params_validate("psmo", big, sizeof(big) - 1, error, sizeof(error)),
+        EIM_ERR_LIMIT);
 }
 
 int main(void)
