@@ -8,9 +8,9 @@
  * A second signal skips the wait.
  *
  * Listeners: the admin HTTP listener always; the HTTPS listener (TLS from
- * server/tls/ under the same HTTP server) when https.enabled. Its routes
- * are mounted in https_route below: ESipa (SGP.32 §6.1, §6.4) and the
- * operators' REST API come with later work.
+ * server/tls/ under the same HTTP server) when https.enabled, serving ESipa
+ * (SGP.32 §6.1, §6.4) through the engine's dispatcher (server/engine.h),
+ * which is started only when a device-facing listener is enabled.
  */
 #include "server/app.h"
 
@@ -23,6 +23,8 @@
 #include "proto/base/log.h"
 #include "proto/base/metrics.h"
 #include "server/admin.h"
+#include "server/engine.h"
+#include "server/esipa/esipa_http.h"
 #include "server/http/http_server.h"
 #include "server/tls/tls_context.h"
 #include "storage/migrations.h"
@@ -40,6 +42,8 @@ typedef struct {
     eim_http_server_t *admin_server;
     eim_http_server_t *https_server;
     eim_tls_context_t *tls;
+    eim_engine_t engine;
+    bool engine_started;
     eim_admin_t admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
@@ -104,6 +108,13 @@ static void on_pool_closed(void *ctx)
     (void)ctx;
 }
 
+/* The engine's storage users are done: the pool may go. */
+static void on_engine_closed(void *ctx)
+{
+    app_t *app = ctx;
+    eim_pg_pool_close(app->pool, on_pool_closed, app);
+}
+
 static void finish(app_t *app)
 {
     if (app->finished)
@@ -122,7 +133,10 @@ static void finish(app_t *app)
     if (app->tls)
         eim_tls_context_release(app->tls); /* the listener holds its own reference */
     app->tls = NULL;
-    eim_pg_pool_close(app->pool, on_pool_closed, app);
+    if (app->engine_started)
+        eim_engine_close(&app->engine, on_engine_closed, app);
+    else
+        eim_pg_pool_close(app->pool, on_pool_closed, app);
     /* the loop ends when the last handle is closed */
 }
 
@@ -133,6 +147,8 @@ static size_t in_flight(const app_t *app)
         n += eim_http_server_in_flight(app->admin_server);
     if (app->https_server)
         n += eim_http_server_in_flight(app->https_server);
+    if (app->engine_started)
+        n += eim_engine_in_flight(&app->engine);
     return n;
 }
 
@@ -172,32 +188,25 @@ static void on_signal(uv_signal_t *handle, int signum)
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
 }
 
-/*
- * The hook for the HTTPS routes. ESipa (POST /gsma/rsp2/asn1 and
- * /gsma/rsp2/esipa/...) and the REST API replace this with their dispatch;
- * until then every request gets a problem+json 404.
- */
-static void https_route(eim_http_exchange_t *exchange, const eim_http_request_t *request, void *ctx)
-{
-    (void)request;
-    (void)ctx;
-    static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404}";
-    eim_http_respond(exchange, 404, "application/problem+json", NULL, body, sizeof(body) - 1);
-}
-
 /* Starts the HTTPS listener when configured; false when it cannot. */
 static bool start_https(app_t *app)
 {
     const eim_config_t *cfg = app->cfg;
     if (!cfg->https.enabled)
         return true;
+    char error[512];
+    if (eim_engine_start(&app->engine, app->loop, app->pool, app->metrics, cfg, error,
+                         sizeof(error)) != EIM_OK) {
+        eim_log_error("cannot start the ESipa engine", "reason", error);
+        return false;
+    }
+    app->engine_started = true;
     eim_tls_context_options_t tls_options = {
         .certificate_chain = cfg->keys.tls_certificate_chain,
         .private_key = cfg->keys.tls_private_key,
         .raw_public_key = cfg->https.raw_public_key ? cfg->keys.tls_raw_public_key : NULL,
         .ticket_rotation_ms = cfg->https.ticket_rotation_ms,
     };
-    char error[512];
     if (eim_tls_context_new(app->loop, &tls_options, &app->tls, error, sizeof(error)) != EIM_OK) {
         eim_log_error("cannot set up TLS (run `eimd keygen` for development keys)", "reason",
                       error);
@@ -210,8 +219,8 @@ static bool start_https(app_t *app)
         .max_header_bytes = cfg->https.max_header_bytes,
         .max_body_bytes = cfg->https.max_body_bytes,
         .idle_timeout_ms = cfg->https.idle_timeout_ms,
-        .handler = https_route,
-        .handler_ctx = app,
+        .handler = eim_esipa_http_handle,
+        .handler_ctx = app->engine.dispatcher,
         .metrics = app->metrics,
         .tls = app->tls,
         .handshake_timeout_ms = cfg->https.handshake_timeout_ms,
@@ -220,7 +229,8 @@ static bool start_https(app_t *app)
     if (!app->https_server)
         return false;
     eim_log_info("listening", "listener", "https", "protocol", "https", "address",
-                 eim_http_server_address(app->https_server), "raw_public_key",
+                 eim_http_server_address(app->https_server), "endpoints",
+                 "POST /gsma/rsp2/asn1, POST /gsma/rsp2/esipa/<function>", "raw_public_key",
                  eim_tls_context_has_raw_public_key(app->tls) ? "true" : "false");
     return true;
 }

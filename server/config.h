@@ -52,6 +52,12 @@ typedef struct {
         char *id;
     } eim;
     struct {
+        char *ci_roots;
+        bool apply_unverified_results;
+        int retry_after_s;
+        int key_cache_size;
+    } esipa;
+    struct {
         char *signing_key;
         char *tls_ca_certificate;
         char *tls_ca_key;

@@ -63,6 +63,7 @@ struct conn {
     bool closing;
     bool parsing;           /* inside llhttp_execute */
     eim_tls_session_t *tls; /* HTTPS only */
+    char peer[64];          /* "ip:port" / "[ip6]:port" of the client */
     conn_t *prev, *next;
 };
 
@@ -449,6 +450,7 @@ static int on_message_complete(llhttp_t *p)
     /* the body buffer stays with the connection until the exchange ends */
     req->body = conn->body.data;
     req->body_len = conn->body.len;
+    req->peer = conn->peer;
 
     conn->keep_alive = llhttp_should_keep_alive(p) && !conn->server->draining;
     conn->exchange = ex;
@@ -632,6 +634,30 @@ void eim_http_respond(eim_http_exchange_t *ex, int status, const char *content_t
 
 /* --- accepting ----------------------------------------------------------- */
 
+/* "ip:port" or "[ip6]:port". */
+static void format_address(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+    char ip[48] = "";
+    if (ss->ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, sizeof(ip));
+        snprintf(out, size, "[%s]:%d", ip, ntohs(((const struct sockaddr_in6 *)ss)->sin6_port));
+    } else {
+        uv_ip4_name((const struct sockaddr_in *)ss, ip, sizeof(ip));
+        snprintf(out, size, "%s:%d", ip, ntohs(((const struct sockaddr_in *)ss)->sin_port));
+    }
+}
+
+/* The client's address, for logs and for transports that record where a
+ * device was last seen. */
+static void format_peer(conn_t *conn)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    conn->peer[0] = '\0';
+    if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_address(&ss, conn->peer, sizeof(conn->peer));
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     eim_http_server_t *server = listener->data;
@@ -668,6 +694,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&conn->tcp, 1);
+    format_peer(conn);
     if (server->tls) {
         /* one read slab plus one partial record may wait undecrypted */
         conn->tls = eim_tls_session_new(server->tls, 65536 + 18432);
@@ -744,17 +771,8 @@ eim_http_server_t *eim_http_server_start(uv_loop_t *loop, const eim_http_server_
     server->listening = true;
     struct sockaddr_storage bound;
     int len = sizeof(bound);
-    uv_tcp_getsockname(&server->listener, (struct sockaddr *)&bound, &len);
-    char ip[48];
-    if (bound.ss_family == AF_INET6) {
-        uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
-        snprintf(server->address, sizeof(server->address), "[%s]:%d", ip,
-                 ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
-    } else {
-        uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
-        snprintf(server->address, sizeof(server->address), "%s:%d", ip,
-                 ntohs(((struct sockaddr_in *)&bound)->sin_port));
-    }
+    if (uv_tcp_getsockname(&server->listener, (struct sockaddr *)&bound, &len) == 0)
+        format_address(&bound, server->address, sizeof(server->address));
     return server;
 }
 

@@ -51,6 +51,7 @@ typedef struct {
     size_t header_count;
     const uint8_t *body;
     size_t body_len;
+    const char *peer; /* client address, "ip:port" or "[ip6]:port" */
 } eim_http_request_t;
 
 /* Called once per complete request. The request stays valid until the

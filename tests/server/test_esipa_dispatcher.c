@@ -25,6 +25,7 @@
 #include "storage/devices.h"
 #include "storage/migrations.h"
 #include "tests/proto/crypto_test_util.h"
+#include "tests/server/esipa_test_util.h"
 #include "tests/support/support.h"
 
 typedef struct {
@@ -214,25 +215,12 @@ static void env_stop(env_t *env)
     free(env->dsn);
 }
 
-static const uint8_t EID_BIN[16] = {0x89, 0x04, 0x90, 0x32, 0x12, 0x34, 0x51, 0x23,
-                                    0x45, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x35};
-
-static size_t poll_body(uint8_t *out)
-{
-    static const uint8_t head[] = {0xBF, 0x4F, 0x17, 0x5A, 0x10};
-    memcpy(out, head, sizeof(head));
-    memcpy(out + 5, EID_BIN, 16);
-    static const uint8_t rplmn[] = {0x82, 0x03, 0x62, 0xF2, 0x10};
-    memcpy(out + 21, rplmn, sizeof(rplmn));
-    return 26;
-}
-
 /* Polls until the queue hands something out (the pending set learns about
  * new work through NOTIFY). */
 static reply_t *poll_package(env_t *env)
 {
     uint8_t body[32];
-    size_t len = poll_body(body);
+    size_t len = esipa_test_poll_body(body);
     for (int i = 0; i < 200; i++) {
         reply_t *r = dispatch(env, EIM_ESIPA_BINDING_ASN1, NULL, body, len, NULL);
         assert_int_equal(r->kind, EIM_ESIPA_REPLY_OK_BODY);
@@ -246,63 +234,20 @@ static reply_t *poll_package(env_t *env)
     return NULL;
 }
 
-static eim_err_t euicc_sign(void *ctx, eim_span_t input, uint8_t sig[EIM_ESEP_SIGNATURE_LEN])
-{
-    return eim_package_signer_fn(ctx, input, sig);
-}
-
-/* ProvideEimPackageResult { 5A EID, BF51 signed enable result }. */
+/* ProvideEimPackageResult answering pkg, signed with the test eUICC key. */
 static size_t result_body(env_t *env, const eim_euicc_package_t *pkg, uint64_t seq, bool tamper,
                           uint8_t *out, size_t cap)
 {
-    eim_euicc_result_t *res = calloc(1, sizeof(*res));
-    res->form = EIM_RESULT_SIGNED;
-    res->eim_id = pkg->eim_id;
-    res->counter_value = pkg->counter_value;
-    res->transaction_id = pkg->transaction_id;
-    res->seq_number = seq;
-    res->count = 1;
-    res->results[0].kind = EIM_RD_ENABLE;
-    res->results[0].code = 0;
-    eim_buf_t epr;
-    eim_buf_init(&epr, 4096);
-    assert_int_equal(eim_esep_result_encode(res, 0, euicc_sign, env->euicc_signer, &epr), EIM_OK);
-    if (tamper)
-        epr.data[epr.len - 1] ^= 0x01;
-    eim_esipa_provide_eim_package_result_t pr;
-    memset(&pr, 0, sizeof(pr));
-    pr.has_eid = true;
-    pr.eid = eim_span(EID_BIN, 16);
-    pr.result.kind = EIM_ESIPA_RESULT_EUICC_PACKAGE;
-    pr.result.euicc_package_result = eim_span(epr.data, epr.len);
-    eim_buf_t body;
-    eim_buf_init(&body, cap);
-    assert_int_equal(eim_esipa_provide_eim_package_result_encode(&pr, &body), EIM_OK);
-    memcpy(out, body.data, body.len);
-    size_t n = body.len;
-    eim_buf_free(&body);
-    eim_buf_free(&epr);
-    free(res);
-    return n;
+    return esipa_test_result_body(env->euicc_signer, pkg, seq, tamper, out, cap);
 }
 
 static void check_signed_package(env_t *env, eim_span_t bf51, eim_euicc_package_request_t *req)
 {
-    assert_int_equal(eim_esep_package_decode(bf51.ptr, bf51.len, req, NULL), EIM_OK);
-    assert_memory_equal(req->package.eid.ptr, EID_BIN, 16);
-    assert_int_equal(req->package.eim_id.len, 4);
-    assert_memory_equal(req->package.eim_id.ptr, "eim1", 4);
-    assert_int_equal(req->package.psmos[0].kind, EIM_PSMO_ENABLE);
     uint8_t spki[EIM_EC_SPKI_MAX];
     size_t spki_len;
     assert_int_equal(eim_signer_export_spki(env->eim_signer, spki, sizeof(spki), &spki_len),
                      EIM_OK);
-    eim_ec_pubkey_t *pub = NULL;
-    assert_int_equal(eim_ec_pubkey_from_spki(eim_span(spki, spki_len), &pub), EIM_OK);
-    uint8_t digest[EIM_SHA256_LEN];
-    assert_int_equal(eim_package_signature_digest(req->signed_tlv, EIM_TOKEN(0), digest), EIM_OK);
-    assert_int_equal(eim_ec_pubkey_verify_digest(pub, digest, req->signature), EIM_OK);
-    eim_ec_pubkey_free(pub);
+    esipa_test_check_package(eim_span(spki, spki_len), "eim1", bf51, req);
 }
 
 static void test_poll_result_cycle(void **state)
@@ -311,7 +256,7 @@ static void test_poll_result_cycle(void **state)
     env_t env;
     env_start(&env);
     uint8_t body[2048];
-    size_t len = poll_body(body);
+    size_t len = esipa_test_poll_body(body);
 
     /* nothing pending: answered synchronously, without a query */
     uint64_t before = eim_counter_value(env.queries);
