@@ -9,6 +9,10 @@
  *
  *   storage_bench [dsn]   (default $EIMD_TEST_DSN; a fresh database
  *                          storage_bench_<pid> is created there and dropped)
+ *   STORAGE_BENCH_CONCURRENCY=N  requests in flight (default 32, at most
+ *                          1024): a server with many devices polling at once
+ *                          has more than 32; with 32 the cycle is bound by
+ *                          latency (Little's law), not by the database.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,9 +33,9 @@
 #include "storage/migrations.h"
 #include "storage/queue.h"
 
-#define DEVICES     100000
-#define CONCURRENCY 32
-#define POOL_SIZE   4
+#define DEVICES         100000
+#define MAX_CONCURRENCY 1024
+#define POOL_SIZE       4
 
 static uv_loop_t loop;
 static eim_pg_pool_t *pool;
@@ -39,6 +43,7 @@ static eim_queue_t *queue;
 static eim_signer_t *signer;
 static uint64_t phase_end;
 static long completed;
+static int concurrency = 32; /* requests in flight; $STORAGE_BENCH_CONCURRENCY */
 static int outstanding;
 
 static double now_s(void)
@@ -194,7 +199,7 @@ static void cycle_next(cycle_t *c)
 {
     while (uv_hrtime() < phase_end && c->next_device < DEVICES) {
         eid_of(c->next_device, c->eid);
-        c->next_device += CONCURRENCY;
+        c->next_device += concurrency;
         outstanding++;
         if (eim_queue_next_package(queue, c->eid, on_package, c) == EIM_QUEUE_POLL_ASYNC)
             return;
@@ -235,6 +240,12 @@ int main(int argc, char **argv)
     char name[64], dsn[512], sql[256];
     snprintf(name, sizeof(name), "storage_bench_%d", (int)getpid());
     snprintf(dsn, sizeof(dsn), "%.*s/%s", (int)(strrchr(base, '/') - base), base, name);
+    const char *conc = getenv("STORAGE_BENCH_CONCURRENCY");
+    if (conc) {
+        concurrency = atoi(conc);
+        if (concurrency < 1 || concurrency > MAX_CONCURRENCY)
+            die("STORAGE_BENCH_CONCURRENCY must be 1..1024");
+    }
     PGconn *admin = connect_or_die(base);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
     exec_or_die(admin, sql);
@@ -273,7 +284,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     completed = 0;
     phase_end = uv_hrtime() + 2000000000ull;
-    for (int i = 0; i < CONCURRENCY; i++) {
+    for (int i = 0; i < concurrency; i++) {
         outstanding++;
         eim_pg_query(pool, "SELECT 1", 0, NULL, on_select1, NULL);
     }
@@ -284,7 +295,7 @@ int main(int argc, char **argv)
     t0 = now_s();
     completed = 0;
     phase_end = uv_hrtime() + 2000000000ull;
-    for (int i = 0; i < CONCURRENCY; i++)
+    for (int i = 0; i < concurrency; i++)
         enqueue_one();
     run_until_idle();
     double single = (double)completed / (now_s() - t0);
@@ -309,11 +320,11 @@ int main(int argc, char **argv)
         uv_run(&loop, UV_RUN_ONCE);
 
     /* 4. full cycles */
-    static cycle_t cycles[CONCURRENCY];
+    static cycle_t cycles[MAX_CONCURRENCY];
     t0 = now_s();
     completed = 0;
     phase_end = uv_hrtime() + 3000000000ull;
-    for (int i = 0; i < CONCURRENCY; i++) {
+    for (int i = 0; i < concurrency; i++) {
         cycles[i].next_device = 20000 + i; /* devices with exactly one operation */
         cycle_next(&cycles[i]);
     }
@@ -340,7 +351,7 @@ int main(int argc, char **argv)
         die("an idle poll reached the database");
 
     printf("storage_bench (pool %d connections, %d concurrent requests, %d devices)\n", POOL_SIZE,
-           CONCURRENCY, DEVICES);
+           concurrency, DEVICES);
     printf("%-44s %14s %12s\n", "measure", "per second", "vs SELECT 1");
     printf("%-44s %14.0f %12s\n", "SELECT 1 round trips (baseline)", select1, "1.00");
     printf("%-44s %14.0f %12.2f\n", "enqueue, single", single, single / select1);
