@@ -22,6 +22,7 @@ static const transition_t transitions[] = {
     {EIM_OP_DELIVERED, EIM_OP_EVENT_ECALL_BACKOFF, EIM_OP_QUEUED},
     {EIM_OP_DELIVERED, EIM_OP_EVENT_EXPIRE, EIM_OP_EXPIRED},
     {EIM_OP_DELIVERED, EIM_OP_EVENT_CANCEL, EIM_OP_CANCELLED},
+    {EIM_OP_DELIVERED, EIM_OP_EVENT_RESULT_ACKNOWLEDGED, EIM_OP_DONE},
     {EIM_OP_RESULT_OK, EIM_OP_EVENT_ACKNOWLEDGED, EIM_OP_DONE},
     {EIM_OP_RESULT_ERROR, EIM_OP_EVENT_ACKNOWLEDGED, EIM_OP_DONE},
 };
@@ -31,7 +32,8 @@ static const char *const state_names[EIM_OP_STATE_COUNT] = {
 };
 
 static const char *const event_names[EIM_OP_EVENT_COUNT] = {
-    "deliver", "result_ok", "result_error", "ecall_backoff", "acknowledged", "expire", "cancel",
+    "deliver",      "result_ok", "result_error", "ecall_backoff",
+    "acknowledged", "expire",    "cancel",       "result_acknowledged",
 };
 
 const char *eim_op_state_name(eim_op_state_t state)

@@ -5,6 +5,8 @@
  *   DELIVERED --result (by EID + eimTransactionId)--> RESULT_OK | RESULT_ERROR
  *   DELIVERED --ecallActive(104)--> QUEUED (back-off; the counter stays burnt)
  *   RESULT_OK | RESULT_ERROR --acknowledgement sent (or nothing to ack)--> DONE
+ *   DELIVERED --result whose acknowledgement is in the same response--> DONE
+ *     (migrations/0003; the row carries the result; audit: RESULT_*, DONE)
  *   QUEUED | DELIVERED --expiry / operator--> EXPIRED | CANCELLED
  *
  * storage/queue.c only issues UPDATEs guarded by "WHERE state = <from>" for
@@ -39,6 +41,9 @@ typedef enum {
     EIM_OP_EVENT_ACKNOWLEDGED,  /* RESULT_* -> DONE */
     EIM_OP_EVENT_EXPIRE,        /* QUEUED|DELIVERED -> EXPIRED */
     EIM_OP_EVENT_CANCEL,        /* QUEUED|DELIVERED -> CANCELLED */
+    /* DELIVERED -> DONE: the result is recorded and its acknowledgement goes
+     * out in the same response (one transaction; audited as both steps) */
+    EIM_OP_EVENT_RESULT_ACKNOWLEDGED,
     EIM_OP_EVENT_COUNT
 } eim_op_event_t;
 

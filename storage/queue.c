@@ -18,6 +18,21 @@
 
 #define PENDING_CHANNEL "eim_pending"
 
+#define BATCH_MAX         64
+#define BATCHES_IN_FLIGHT 2
+
+typedef enum { BATCH_READ, BATCH_DELIVER, BATCH_RESULT, BATCH_KINDS } batch_kind_t;
+
+typedef struct batch_item {
+    struct batch_item *next;
+    bool solo; /* send alone (its batch failed as a whole) */
+} batch_item_t;
+
+struct batch_list {
+    batch_item_t *head, *tail;
+    int in_flight;
+};
+
 struct eim_queue {
     uv_loop_t *loop;
     eim_pg_pool_t *pool;
@@ -34,6 +49,8 @@ struct eim_queue {
     uint64_t gen;
     uv_timer_t reconcile_timer;
     uv_timer_t expire_timer;
+    uv_timer_t batch_timer; /* flushes batches on the next loop turn */
+    struct batch_list batches[BATCH_KINDS];
     int open_handles;
     int in_flight;
     bool closing;
@@ -295,6 +312,8 @@ static double gauge_pending(void *ctx)
     return (double)eim_pending_set_count(((eim_queue_t *)ctx)->pending);
 }
 
+static void batch_flush(eim_queue_t *q);
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 eim_queue_t *eim_queue_start(const eim_queue_options_t *options)
@@ -348,7 +367,9 @@ eim_queue_t *eim_queue_start(const eim_queue_options_t *options)
     q->reconcile_timer.data = q;
     uv_timer_init(q->loop, &q->expire_timer);
     q->expire_timer.data = q;
-    q->open_handles = 2;
+    uv_timer_init(q->loop, &q->batch_timer);
+    q->batch_timer.data = q;
+    q->open_handles = 3;
     uv_timer_start(&q->reconcile_timer, on_reconcile_timer,
                    (uint64_t)q->options.reconcile_interval_ms,
                    (uint64_t)q->options.reconcile_interval_ms);
@@ -376,6 +397,8 @@ void eim_queue_close(eim_queue_t *queue, void (*closed)(void *ctx), void *ctx)
     queue->closed_ctx = ctx;
     uv_close((uv_handle_t *)&queue->reconcile_timer, on_timer_closed);
     uv_close((uv_handle_t *)&queue->expire_timer, on_timer_closed);
+    batch_flush(queue); /* whatever waits goes out now; its callbacks still run */
+    uv_close((uv_handle_t *)&queue->batch_timer, on_timer_closed);
 }
 
 /* ---- enqueue ----------------------------------------------------------- */
@@ -572,9 +595,163 @@ void eim_queue_enqueue_bulk(eim_queue_t *queue, const eim_queue_op_spec_t *specs
     free(text);
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+/*
+ * The hot path (poll read, delivery, result) is batched across devices:
+ * requests that arrive while fewer than BATCHES_IN_FLIGHT statements of
+ * their kind are running go out on the next loop turn, the others wait and
+ * leave together when one completes (application-level group commit). One
+ * statement over unnest()ed arrays costs about one row's work per device
+ * instead of one statement, one snapshot and one commit per device, which
+ * is what bounded the throughput (docs/architecture.md, "storage"). Each
+ * device's row succeeds or fails on its own inside the statement; only a
+ * statement error (a deadlock or unique-index race between instances)
+ * fails a batch, and its items are then retried alone.
+ */
+typedef struct {
+    eim_queue_t *queue;
+    batch_kind_t kind;
+    int n;
+    batch_item_t *items[BATCH_MAX];
+} sent_batch_t;
+
+static void batch_send(eim_queue_t *q, batch_kind_t kind);
+
+static void batch_flush(eim_queue_t *q)
+{
+    for (int k = 0; k < BATCH_KINDS; k++)
+        while (q->batches[k].head && (q->batches[k].in_flight < BATCHES_IN_FLIGHT || q->closing))
+            batch_send(q, (batch_kind_t)k);
+}
+
+static void on_batch_timer(uv_timer_t *timer)
+{
+    batch_flush(timer->data);
+}
+
+static void batch_add(eim_queue_t *q, batch_kind_t kind, batch_item_t *item)
+{
+    struct batch_list *b = &q->batches[kind];
+    item->next = NULL;
+    if (b->tail)
+        b->tail->next = item;
+    else
+        b->head = item;
+    b->tail = item;
+    if (q->closing)
+        batch_flush(q);
+    else if (!uv_is_active((uv_handle_t *)&q->batch_timer))
+        uv_timer_start(&q->batch_timer, on_batch_timer, 0, 0);
+}
+
+/* Takes up to BATCH_MAX items (one when the first is solo; a solo item
+ * further back ends the batch). */
+static sent_batch_t *batch_take(eim_queue_t *q, batch_kind_t kind)
+{
+    struct batch_list *b = &q->batches[kind];
+    sent_batch_t *s = EIM_NEW(sent_batch_t);
+    s->queue = q;
+    s->kind = kind;
+    while (b->head && s->n < BATCH_MAX && !(s->n > 0 && (b->head->solo || s->items[0]->solo))) {
+        batch_item_t *it = b->head;
+        b->head = it->next;
+        if (!b->head)
+            b->tail = NULL;
+        it->next = NULL;
+        s->items[s->n++] = it;
+    }
+    b->in_flight++;
+    return s;
+}
+
+static void batch_done(sent_batch_t *s)
+{
+    eim_queue_t *q = s->queue;
+    q->batches[s->kind].in_flight--;
+    free(s);
+    batch_flush(q);
+}
+
+/* Array literal builders for text-format array parameters. */
+static void array_open(eim_buf_t *b)
+{
+    eim_buf_reset(b);
+    eim_buf_append_byte(b, '{');
+}
+
+static void array_sep(eim_buf_t *b)
+{
+    if (b->len > 1)
+        eim_buf_append_byte(b, ',');
+}
+
+static void array_text(eim_buf_t *b, const char *s)
+{
+    array_sep(b);
+    if (!s) {
+        eim_buf_append_str(b, "NULL");
+        return;
+    }
+    eim_buf_append_byte(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            eim_buf_append_byte(b, '\\');
+        eim_buf_append_byte(b, (uint8_t)*s);
+    }
+    eim_buf_append_byte(b, '"');
+}
+
+static void array_bytea(eim_buf_t *b, const uint8_t *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    array_sep(b);
+    if (!data) {
+        eim_buf_append_str(b, "NULL");
+        return;
+    }
+    eim_buf_append_str(b, "\"\\\\x");
+    if (eim_buf_reserve(b, 2 * len + 2) != EIM_OK)
+        return; /* the statement then fails on the truncated literal */
+    for (size_t i = 0; i < len; i++) {
+        b->data[b->len++] = (uint8_t)digits[data[i] >> 4];
+        b->data[b->len++] = (uint8_t)digits[data[i] & 15];
+    }
+    eim_buf_append_byte(b, '"');
+}
+
+static void array_u64(eim_buf_t *b, bool present, uint64_t v)
+{
+    array_sep(b);
+    if (present)
+        eim_buf_printf(b, "%" PRIu64, v);
+    else
+        eim_buf_append_str(b, "NULL");
+}
+
+static const char *array_close(eim_buf_t *b)
+{
+    eim_buf_append_byte(b, '}');
+    eim_buf_append_byte(b, '\0');
+    return (const char *)b->data;
+}
+
+#define ARRAY_BUF_MAX ((size_t)BATCH_MAX * (2 * EIM_QUEUE_PACKAGE_MAX + 64) + 16)
+
+/* A statement error that means "lost a race", not "broken": retry alone. */
+static bool batch_race(eim_err_t err, const PGresult *res)
+{
+    if (err != EIM_ERR_DB || !res)
+        return false;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+                     strcmp(state, "23505") == 0);
+}
+
 /* ---- the poll ---------------------------------------------------------- */
 
 typedef struct {
+    batch_item_t item; /* first: batches link polls through it */
     eim_queue_t *queue;
     eim_queue_package_cb cb;
     void *ctx;
@@ -587,27 +764,57 @@ typedef struct {
     char kind[24];
     bool uses_counter;
     uint64_t counter;
+    uint64_t expected; /* the device's counter the package was built on */
     uint8_t txid[EIM_QUEUE_TXID_LEN];
     eim_buf_t package;
 } poll_t;
 
 /* Columns: 0 counter, 1 eim_id, 2 token, 3 op id, 4 op state, 5 kind,
  * 6 parameters, 7 package, 8 op counter, 9 op txid, 10 fresh txid,
- * 11 seconds until the earliest queued operation is due. */
+ * 11 seconds until the earliest queued operation is due (only when nothing
+ * is due now), 12 the EID's position in $1 (1-based). */
 static const char NEXT_SQL[] =
     "SELECT e.counter_value, e.eim_id, e.association_token, o.id, o.state, o.kind, "
     "o.parameters::text, o.package, o.counter_value, o.eim_transaction_id, "
     "replace(gen_random_uuid()::text, '-', ''), "
-    "(SELECT extract(epoch FROM min(w.not_before) - now()) FROM operations w "
-    " WHERE w.eid = e.eid AND w.state = 'QUEUED') "
-    "FROM euiccs e LEFT JOIN LATERAL ("
+    "CASE WHEN o.id IS NULL THEN (SELECT extract(epoch FROM min(w.not_before) - now()) "
+    " FROM operations w WHERE w.eid = e.eid AND w.state = 'QUEUED') END, i.idx "
+    "FROM unnest($1::text[]) WITH ORDINALITY AS i(eid, idx) JOIN euiccs e ON e.eid = i.eid "
+    "LEFT JOIN LATERAL ("
     " SELECT * FROM operations c WHERE c.eid = e.eid AND (c.state = 'DELIVERED' OR "
     "  (c.state = 'QUEUED' AND c.not_before <= now() AND (c.expires_at IS NULL OR c.expires_at > "
     "now()) "
     "   AND NOT EXISTS (SELECT 1 FROM operations d WHERE d.eid = c.eid AND d.state = 'DELIVERED' "
     "                   AND d.signed_package = c.signed_package)))"
-    " ORDER BY c.priority DESC, c.state = 'DELIVERED' DESC, c.seq LIMIT 1) o ON true "
-    "WHERE e.eid = $1";
+    " ORDER BY c.priority DESC, c.state = 'DELIVERED' DESC, c.seq LIMIT 1) o ON true";
+
+/* QUEUED -> DELIVERED for a batch, all-or-nothing per device: the device
+ * rows are locked first (in EID order, so batches of several instances
+ * cannot deadlock on them), the counter compared with the one each package
+ * was built on, then the operation is updated only if it is still QUEUED,
+ * and the device's counter moves only for an operation that was updated
+ * (so a counter is never burnt without its stored package), then the audit
+ * row. Rows that lost a race are simply absent from the answer. */
+static const char DELIVER_SQL[] =
+    "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bytea[], "
+    " $5::bytea[]) WITH ORDINALITY AS i(op, eid, expected, txid, pkg, idx)), "
+    "d AS (SELECT e.eid, e.counter_value FROM euiccs e WHERE e.eid IN (SELECT eid FROM i) "
+    " ORDER BY e.eid FOR UPDATE), "
+    "ok AS (SELECT i.*, c.signed_package AS signed FROM i JOIN d ON d.eid = i.eid "
+    " JOIN operations c ON c.id = i.op AND c.eid = i.eid AND c.state = 'QUEUED' "
+    " WHERE NOT c.signed_package OR d.counter_value = i.expected), "
+    "uo AS (UPDATE operations o SET state = 'DELIVERED', "
+    " counter_value = CASE WHEN ok.signed THEN ok.expected + 1 END, eim_transaction_id = ok.txid, "
+    " package = ok.pkg, delivered_at = now(), updated_at = now(), attempts = o.attempts + 1 "
+    " FROM ok WHERE o.id = ok.op AND o.state = 'QUEUED' "
+    " RETURNING ok.idx, o.id, o.eid, o.counter_value, ok.signed, ok.txid), "
+    "ue AS (UPDATE euiccs e SET counter_value = CASE WHEN uo.signed THEN uo.counter_value "
+    " ELSE e.counter_value END, last_seen_at = now(), updated_at = now() "
+    " FROM uo WHERE e.eid = uo.eid), "
+    "a AS (INSERT INTO operation_audit (operation_id, eid, from_state, to_state, actor, "
+    " counter_value, details) SELECT id, eid, 'QUEUED', 'DELIVERED', $6, counter_value, "
+    " jsonb_build_object('event', 'deliver', 'eim_transaction_id', encode(txid, 'hex')) FROM uo) "
+    "SELECT idx FROM uo";
 
 static void poll_read(poll_t *p);
 
@@ -629,27 +836,19 @@ static void on_build_failed(eim_err_t err, const PGresult *res, void *ctx)
     poll_read(p); /* the next operation, if any */
 }
 
-static void on_delivered(eim_err_t err, const PGresult *res, void *ctx)
+static void poll_lost(poll_t *p)
 {
-    poll_t *p = ctx;
-    eim_queue_t *q = p->queue;
-    err = db_error(err, res);
-    bool lost =
-        err == EIM_ERR_CONFLICT || (!err && strcmp(PQgetvalue(res, 0, 0), "delivered") != 0);
-    if (lost) {
-        eim_counter_inc(q->m_lost_races);
-        if (++p->attempts < EIM_QUEUE_POLL_RETRIES) {
-            poll_read(p);
-            return;
-        }
-        poll_finish(p, EIM_ERR_BUSY, NULL);
+    eim_counter_inc(p->queue->m_lost_races);
+    if (++p->attempts < EIM_QUEUE_POLL_RETRIES) {
+        poll_read(p);
         return;
     }
-    if (err) {
-        poll_finish(p, err, NULL);
-        return;
-    }
-    eim_counter_inc(q->m_delivered);
+    poll_finish(p, EIM_ERR_BUSY, NULL);
+}
+
+static void poll_delivered(poll_t *p)
+{
+    eim_counter_inc(p->queue->m_delivered);
     eim_queue_package_t pkg = {
         .op_id = p->op_id,
         .kind = p->kind,
@@ -663,32 +862,89 @@ static void on_delivered(eim_err_t err, const PGresult *res, void *ctx)
     poll_finish(p, EIM_OK, &pkg);
 }
 
-static void deliver(poll_t *p, const PGresult *res)
+static void on_deliver_batch(eim_err_t err, const PGresult *res, void *ctx)
+{
+    sent_batch_t *s = ctx;
+    bool race = batch_race(err, res);
+    err = db_error(err, res);
+    bool delivered[BATCH_MAX] = {false};
+    if (!err)
+        for (int r = 0; r < PQntuples(res); r++) {
+            long idx = atol(PQgetvalue(res, r, 0));
+            if (idx >= 1 && idx <= s->n)
+                delivered[idx - 1] = true;
+        }
+    for (int i = 0; i < s->n; i++) {
+        poll_t *p = (poll_t *)s->items[i];
+        if (race) {
+            p->item.solo = true;
+            poll_lost(p);
+        } else if (err) {
+            poll_finish(p, err, NULL);
+        } else if (delivered[i]) {
+            poll_delivered(p);
+        } else {
+            poll_lost(p);
+        }
+    }
+    batch_done(s);
+}
+
+static void send_deliver_batch(eim_queue_t *q, sent_batch_t *s)
+{
+    eim_buf_t ops, eids, expected, txids, packages;
+    eim_buf_init(&ops, 64 * BATCH_MAX);
+    eim_buf_init(&eids, 64 * BATCH_MAX);
+    eim_buf_init(&expected, 32 * BATCH_MAX);
+    eim_buf_init(&txids, 64 * BATCH_MAX);
+    eim_buf_init(&packages, ARRAY_BUF_MAX);
+    array_open(&ops);
+    array_open(&eids);
+    array_open(&expected);
+    array_open(&txids);
+    array_open(&packages);
+    for (int i = 0; i < s->n; i++) {
+        const poll_t *p = (const poll_t *)s->items[i];
+        array_text(&ops, p->op_id);
+        array_text(&eids, p->eid);
+        array_u64(&expected, true, p->expected);
+        array_bytea(&txids, p->txid, sizeof(p->txid));
+        array_bytea(&packages, p->package.data, p->package.len);
+    }
+    const char *params[] = {array_close(&ops),   array_close(&eids),     array_close(&expected),
+                            array_close(&txids), array_close(&packages), q->actor};
+    run(q, DELIVER_SQL, 6, params, on_deliver_batch, s);
+    eim_buf_free(&ops);
+    eim_buf_free(&eids);
+    eim_buf_free(&expected);
+    eim_buf_free(&txids);
+    eim_buf_free(&packages);
+}
+
+static void deliver(poll_t *p, const PGresult *res, int row)
 {
     eim_queue_t *q = p->queue;
-    snprintf(p->op_id, sizeof(p->op_id), "%s", PQgetvalue(res, 0, 3));
-    snprintf(p->kind, sizeof(p->kind), "%s", PQgetvalue(res, 0, 5));
+    snprintf(p->op_id, sizeof(p->op_id), "%s", PQgetvalue(res, row, 3));
+    snprintf(p->kind, sizeof(p->kind), "%s", PQgetvalue(res, row, 5));
     p->uses_counter = strcmp(p->kind, "psmo") == 0 || strcmp(p->kind, "eco") == 0;
-    uint64_t current = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    p->counter = current + 1;
-    uint8_t eid_scratch[EIM_EID_LEN];
-    const char *txid_hex = PQgetvalue(res, 0, 10);
+    p->expected = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+    p->counter = p->expected + 1;
+    const char *txid_hex = PQgetvalue(res, row, 10);
     char txid_text[2 * EIM_QUEUE_TXID_LEN + 3];
     snprintf(txid_text, sizeof(txid_text), "\\x%s", txid_hex);
-    if (bytea_parse(txid_text, p->txid, sizeof(p->txid)) != EIM_QUEUE_TXID_LEN ||
-        !eim_eid_parse(p->eid, eid_scratch)) {
+    if (bytea_parse(txid_text, p->txid, sizeof(p->txid)) != EIM_QUEUE_TXID_LEN) {
         poll_finish(p, EIM_ERR_DB, NULL);
         return;
     }
     eim_queue_build_input_t in = {
         .op_id = p->op_id,
         .eid = p->eid,
-        .eim_id = PQgetvalue(res, 0, 1),
+        .eim_id = PQgetvalue(res, row, 1),
         .kind = p->kind,
-        .parameters = PQgetvalue(res, 0, 6),
+        .parameters = PQgetvalue(res, row, 6),
         .uses_counter = p->uses_counter,
         .counter_value = p->uses_counter ? p->counter : 0,
-        .association_token = strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+        .association_token = strtoll(PQgetvalue(res, row, 2), NULL, 10),
         .transaction_id = p->txid,
     };
     eim_buf_reset(&p->package);
@@ -700,78 +956,99 @@ static void deliver(poll_t *p, const PGresult *res)
         run(q, "SELECT eim_build_failed($1::uuid, $2, $3)", 3, params, on_build_failed, p);
         return;
     }
-    char *package_text = bytea_text(p->package.data, p->package.len);
-    char *txid_param = bytea_text(p->txid, sizeof(p->txid));
-    char expected[24];
-    snprintf(expected, sizeof(expected), "%" PRIu64, current);
-    const char *params[] = {p->op_id, p->eid, expected, txid_param, package_text, q->actor};
-    run(q, "SELECT eim_deliver($1::uuid, $2, $3::bigint, $4::bytea, $5::bytea, $6)", 6, params,
-        on_delivered, p);
-    free(package_text);
-    free(txid_param);
+    batch_add(q, BATCH_DELIVER, &p->item);
 }
 
-static void on_next_read(eim_err_t err, const PGresult *res, void *ctx)
+/* One device's row of a read batch; row -1: the EID is not a known device. */
+static void poll_on_row(poll_t *p, const PGresult *res, int row)
 {
-    poll_t *p = ctx;
     eim_queue_t *q = p->queue;
-    err = db_error(err, res);
-    if (err) {
-        poll_finish(p, err, NULL);
-        return;
-    }
-    if (PQntuples(res) == 0) { /* unknown device */
+    if (row < 0) { /* unknown device */
         eim_pending_set_remove(q->pending, p->eid_bin, p->gen);
         poll_finish(p, EIM_OK, NULL);
         return;
     }
-    if (PQgetisnull(res, 0, 3)) { /* nothing due */
-        if (PQgetisnull(res, 0, 11)) {
+    if (PQgetisnull(res, row, 3)) { /* nothing due */
+        if (PQgetisnull(res, row, 11)) {
             eim_pending_set_remove(q->pending, p->eid_bin, p->gen);
         } else {
-            double wait_s = atof(PQgetvalue(res, 0, 11));
+            double wait_s = atof(PQgetvalue(res, row, 11));
             uint64_t at = uv_now(q->loop) + (wait_s > 0 ? (uint64_t)(wait_s * 1000) : 0);
             eim_pending_set_defer(q->pending, p->eid_bin, at);
         }
         poll_finish(p, EIM_OK, NULL);
         return;
     }
-    if (strcmp(PQgetvalue(res, 0, 4), "DELIVERED") == 0) {
+    if (strcmp(PQgetvalue(res, row, 4), "DELIVERED") == 0) {
         /* a re-poll before the result: exactly the stored bytes again */
-        const char *stored = PQgetvalue(res, 0, 7);
+        const char *stored = PQgetvalue(res, row, 7);
         size_t cap = strlen(stored) / 2;
         uint8_t *bytes = eim_malloc(cap ? cap : 1);
         long n = bytea_parse(stored, bytes, cap);
-        long t = bytea_parse(PQgetvalue(res, 0, 9), p->txid, sizeof(p->txid));
+        long t = bytea_parse(PQgetvalue(res, row, 9), p->txid, sizeof(p->txid));
         if (n <= 0 || t != EIM_QUEUE_TXID_LEN) {
             free(bytes);
             poll_finish(p, EIM_ERR_DB, NULL);
             return;
         }
         eim_counter_inc(q->m_redelivered);
-        const char *kind = PQgetvalue(res, 0, 5);
+        const char *kind = PQgetvalue(res, row, 5);
         eim_queue_package_t pkg = {
-            .op_id = PQgetvalue(res, 0, 3),
+            .op_id = PQgetvalue(res, row, 3),
             .kind = kind,
             .package = bytes,
             .package_len = (size_t)n,
             .redelivery = true,
-            .uses_counter = !PQgetisnull(res, 0, 8),
-            .counter_value = strtoull(PQgetvalue(res, 0, 8), NULL, 10),
+            .uses_counter = !PQgetisnull(res, row, 8),
+            .counter_value = strtoull(PQgetvalue(res, row, 8), NULL, 10),
             .transaction_id = p->txid,
         };
         poll_finish(p, EIM_OK, &pkg);
         free(bytes);
         return;
     }
-    deliver(p, res);
+    deliver(p, res, row);
+}
+
+static void on_read_batch(eim_err_t err, const PGresult *res, void *ctx)
+{
+    sent_batch_t *s = ctx;
+    err = db_error(err, res);
+    int rows[BATCH_MAX];
+    for (int i = 0; i < s->n; i++)
+        rows[i] = -1;
+    if (!err)
+        for (int r = 0; r < PQntuples(res); r++) {
+            long idx = atol(PQgetvalue(res, r, 12));
+            if (idx >= 1 && idx <= s->n)
+                rows[idx - 1] = r;
+        }
+    for (int i = 0; i < s->n; i++) {
+        poll_t *p = (poll_t *)s->items[i];
+        if (err)
+            poll_finish(p, err, NULL);
+        else
+            poll_on_row(p, res, rows[i]);
+    }
+    batch_done(s);
+}
+
+static void send_read_batch(eim_queue_t *q, sent_batch_t *s)
+{
+    eim_buf_t eids;
+    eim_buf_init(&eids, 64 * BATCH_MAX);
+    array_open(&eids);
+    for (int i = 0; i < s->n; i++)
+        array_text(&eids, ((const poll_t *)s->items[i])->eid);
+    const char *params[] = {array_close(&eids)};
+    run(q, NEXT_SQL, 1, params, on_read_batch, s);
+    eim_buf_free(&eids);
 }
 
 static void poll_read(poll_t *p)
 {
     p->gen = p->queue->gen;
-    const char *params[] = {p->eid};
-    run(p->queue, NEXT_SQL, 1, params, on_next_read, p);
+    batch_add(p->queue, BATCH_READ, &p->item);
 }
 
 eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const char *eid,
@@ -803,10 +1080,51 @@ eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const char *eid,
 /* ---- results ----------------------------------------------------------- */
 
 typedef struct {
+    batch_item_t item; /* first: batches link results through it */
     eim_queue_t *queue;
     eim_queue_result_cb cb;
     void *ctx;
+    /* a batched result keeps its own copy of the input */
+    char eid[2 * EIM_EID_LEN + 1];
+    uint8_t txid[EIM_QUEUE_TXID_LEN];
+    size_t txid_len;
+    bool has_counter;
+    uint64_t counter;
+    bool is_error;
+    int64_t code;
+    bool has_seq;
+    uint64_t seq;
+    bool ack_in_response;
+    uint8_t *raw;
+    size_t raw_len;
+    char *decoded;
 } result_req_t;
+
+static void result_free(result_req_t *r)
+{
+    free(r->raw);
+    free(r->decoded);
+    free(r);
+}
+
+static eim_queue_result_status_t result_status(eim_queue_t *q, const char *s)
+{
+    eim_queue_result_status_t status = EIM_QUEUE_RESULT_NOT_FOUND;
+    if (strcmp(s, "applied") == 0)
+        status = EIM_QUEUE_RESULT_APPLIED;
+    else if (strcmp(s, "duplicate") == 0)
+        status = EIM_QUEUE_RESULT_DUPLICATE;
+    else if (strcmp(s, "requeued") == 0)
+        status = EIM_QUEUE_RESULT_REQUEUED;
+    else if (strcmp(s, "replay") == 0)
+        status = EIM_QUEUE_RESULT_REPLAY_FETCH;
+    else if (strcmp(s, "counter_mismatch") == 0)
+        status = EIM_QUEUE_RESULT_COUNTER_MISMATCH;
+    if (status == EIM_QUEUE_RESULT_APPLIED || status == EIM_QUEUE_RESULT_REQUEUED ||
+        status == EIM_QUEUE_RESULT_REPLAY_FETCH)
+        eim_counter_inc(q->m_results);
+    return status;
+}
 
 static void on_result(eim_err_t err, const PGresult *res, void *ctx)
 {
@@ -815,24 +1133,127 @@ static void on_result(eim_err_t err, const PGresult *res, void *ctx)
     eim_queue_result_status_t status = EIM_QUEUE_RESULT_NOT_FOUND;
     const char *op_id = NULL;
     if (!err && PQntuples(res) == 1) {
-        const char *s = PQgetvalue(res, 0, 0);
         op_id = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
-        if (strcmp(s, "applied") == 0)
-            status = EIM_QUEUE_RESULT_APPLIED;
-        else if (strcmp(s, "duplicate") == 0)
-            status = EIM_QUEUE_RESULT_DUPLICATE;
-        else if (strcmp(s, "requeued") == 0)
-            status = EIM_QUEUE_RESULT_REQUEUED;
-        else if (strcmp(s, "replay") == 0)
-            status = EIM_QUEUE_RESULT_REPLAY_FETCH;
-        else if (strcmp(s, "counter_mismatch") == 0)
-            status = EIM_QUEUE_RESULT_COUNTER_MISMATCH;
-        if (status == EIM_QUEUE_RESULT_APPLIED || status == EIM_QUEUE_RESULT_REQUEUED ||
-            status == EIM_QUEUE_RESULT_REPLAY_FETCH)
-            eim_counter_inc(r->queue->m_results);
+        status = result_status(r->queue, PQgetvalue(res, 0, 0));
     }
     r->cb(err, status, op_id, r->ctx);
-    free(r);
+    result_free(r);
+}
+
+/* DELIVERED -> RESULT_OK/RESULT_ERROR (or DONE: no seqNumber to
+ * acknowledge, or the acknowledgement travels in this very response) for a
+ * batch, found by (EID, eimTransactionId); both logical transitions are
+ * audited. Results whose operation is no longer DELIVERED (or whose counter
+ * differs) come back as duplicate / counter_mismatch; an unknown
+ * transaction id has no row (not_found). ecallActive and replayError take
+ * eim_record_result() of 0002, one by one. */
+static const char RESULT_SQL[] =
+    "WITH i AS (SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::boolean[], "
+    " $5::int[], $6::bigint[], $7::bytea[], $8::jsonb[], $9::boolean[]) WITH ORDINALITY "
+    " AS i(eid, txid, counter, is_error, code, seq, raw, decoded, acked, idx)), "
+    "u AS (UPDATE operations o SET "
+    " state = CASE WHEN i.seq IS NULL OR i.acked THEN 'DONE' "
+    "  WHEN i.is_error THEN 'RESULT_ERROR' ELSE 'RESULT_OK' END, "
+    " result_raw = i.raw, result_decoded = i.decoded, result_code = i.code, "
+    " result_seq_number = i.seq, updated_at = now(), "
+    " acknowledged_at = CASE WHEN i.acked AND i.seq IS NOT NULL THEN now() END, "
+    " completed_at = CASE WHEN i.seq IS NULL OR i.acked THEN now() END "
+    " FROM i WHERE o.eid = i.eid AND o.eim_transaction_id = i.txid AND o.state = 'DELIVERED' "
+    "  AND (NOT o.signed_package OR i.counter IS NULL OR o.counter_value = i.counter) "
+    " RETURNING i.idx, o.id, o.eid, o.counter_value, o.state, i.is_error, i.code, i.seq, "
+    "  i.decoded, o.parameters->>'purpose' AS purpose), "
+    "a AS (INSERT INTO operation_audit (operation_id, eid, from_state, to_state, actor, "
+    " counter_value, details) SELECT u.id, u.eid, s.f, s.t, $10, u.counter_value, s.d "
+    " FROM u CROSS JOIN LATERAL (SELECT r, 'DELIVERED' AS f, r AS t, "
+    "   jsonb_build_object('event', lower(r), 'code', u.code, 'seq_number', u.seq) AS d, 1 AS k "
+    "  FROM (SELECT CASE WHEN u.is_error THEN 'RESULT_ERROR' ELSE 'RESULT_OK' END AS r) x "
+    "  UNION ALL SELECT r, r, 'DONE', jsonb_build_object('event', 'acknowledged', "
+    "   'seq_number', u.seq), 2 "
+    "  FROM (SELECT CASE WHEN u.is_error THEN 'RESULT_ERROR' ELSE 'RESULT_OK' END AS r) x "
+    "  WHERE u.state = 'DONE' ORDER BY 5) s), "
+    "inv AS (UPDATE euiccs e SET state_change_pending = false, state_change_cause = NULL, "
+    " profile_inventory = u.decoded, inventory_at = now(), updated_at = now() "
+    " FROM u WHERE e.eid = u.eid AND u.purpose = 'inventory' AND NOT u.is_error) "
+    "SELECT idx, 'applied', id FROM u "
+    "UNION ALL SELECT i.idx, CASE WHEN o.state <> 'DELIVERED' OR NOT o.signed_package "
+    " OR i.counter IS NULL OR o.counter_value = i.counter THEN 'duplicate' "
+    " ELSE 'counter_mismatch' END, o.id "
+    "FROM i JOIN operations o ON o.eid = i.eid AND o.eim_transaction_id = i.txid "
+    "WHERE i.idx NOT IN (SELECT idx FROM u)";
+
+static void on_result_batch(eim_err_t err, const PGresult *res, void *ctx)
+{
+    sent_batch_t *s = ctx;
+    eim_queue_t *q = s->queue;
+    bool race = batch_race(err, res);
+    err = db_error(err, res);
+    int rows[BATCH_MAX];
+    for (int i = 0; i < s->n; i++)
+        rows[i] = -1;
+    if (!err)
+        for (int r = 0; r < PQntuples(res); r++) {
+            long idx = atol(PQgetvalue(res, r, 0));
+            if (idx >= 1 && idx <= s->n)
+                rows[idx - 1] = r;
+        }
+    for (int i = 0; i < s->n; i++) {
+        result_req_t *r = (result_req_t *)s->items[i];
+        if (race && !r->item.solo) {
+            r->item.solo = true;
+            batch_add(q, BATCH_RESULT, &r->item);
+            continue;
+        }
+        if (err) {
+            r->cb(err, EIM_QUEUE_RESULT_NOT_FOUND, NULL, r->ctx);
+        } else if (rows[i] < 0) {
+            r->cb(EIM_OK, EIM_QUEUE_RESULT_NOT_FOUND, NULL, r->ctx);
+        } else {
+            eim_queue_result_status_t st = result_status(q, PQgetvalue(res, rows[i], 1));
+            r->cb(EIM_OK, st, PQgetvalue(res, rows[i], 2), r->ctx);
+        }
+        result_free(r);
+    }
+    batch_done(s);
+}
+
+static void send_result_batch(eim_queue_t *q, sent_batch_t *s)
+{
+    eim_buf_t a[9];
+    for (int k = 0; k < 9; k++) {
+        eim_buf_init(&a[k], k == 6 || k == 7 ? ARRAY_BUF_MAX : 64 * BATCH_MAX);
+        array_open(&a[k]);
+    }
+    for (int i = 0; i < s->n; i++) {
+        const result_req_t *r = (const result_req_t *)s->items[i];
+        array_text(&a[0], r->eid);
+        array_bytea(&a[1], r->txid, r->txid_len);
+        array_u64(&a[2], r->has_counter, r->counter);
+        array_text(&a[3], r->is_error ? "t" : "f");
+        array_sep(&a[4]);
+        eim_buf_printf(&a[4], "%" PRId64, r->code);
+        array_u64(&a[5], r->has_seq, r->seq);
+        array_bytea(&a[6], r->raw, r->raw_len);
+        array_text(&a[7], r->decoded);
+        array_text(&a[8], r->ack_in_response ? "t" : "f");
+    }
+    const char *params[10];
+    for (int k = 0; k < 9; k++)
+        params[k] = array_close(&a[k]);
+    params[9] = q->actor;
+    run(q, RESULT_SQL, 10, params, on_result_batch, s);
+    for (int k = 0; k < 9; k++)
+        eim_buf_free(&a[k]);
+}
+
+static void batch_send(eim_queue_t *q, batch_kind_t kind)
+{
+    sent_batch_t *s = batch_take(q, kind);
+    switch (kind) {
+    case BATCH_READ: send_read_batch(q, s); break;
+    case BATCH_DELIVER: send_deliver_batch(q, s); break;
+    case BATCH_RESULT:
+    default: send_result_batch(q, s); break;
+    }
 }
 
 static void on_result_invalid(eim_err_t err, size_t count, void *ctx)
@@ -840,7 +1261,7 @@ static void on_result_invalid(eim_err_t err, size_t count, void *ctx)
     result_req_t *r = ctx;
     (void)count;
     r->cb(err, EIM_QUEUE_RESULT_NOT_FOUND, NULL, r->ctx);
-    free(r);
+    result_free(r);
 }
 
 void eim_queue_record_result(eim_queue_t *queue, const eim_queue_result_t *result,
@@ -850,11 +1271,32 @@ void eim_queue_record_result(eim_queue_t *queue, const eim_queue_result_t *resul
     r->queue = queue;
     r->cb = cb;
     r->ctx = ctx;
-    char eid[2 * EIM_EID_LEN + 1];
-    if (!result || !eid_normalize(result->eid, eid, NULL) || !result->transaction_id ||
+    if (!result || !eid_normalize(result->eid, r->eid, NULL) || !result->transaction_id ||
         result->transaction_id_len < 1 || result->transaction_id_len > 16 ||
-        result->raw_len > EIM_QUEUE_PACKAGE_MAX) {
+        result->raw_len > EIM_QUEUE_PACKAGE_MAX ||
+        (result->decoded_json && strlen(result->decoded_json) > EIM_QUEUE_PACKAGE_MAX)) {
         done_later(queue, on_result_invalid, r, EIM_ERR_INVALID_ARG);
+        return;
+    }
+    /* ecallActive(104) and replayError(4) are rare and branchy: one by one */
+    bool special = result->is_error && (result->code == 104 || result->code == 4);
+    if (!special) {
+        memcpy(r->txid, result->transaction_id, result->transaction_id_len);
+        r->txid_len = result->transaction_id_len;
+        r->has_counter = result->has_counter;
+        r->counter = result->counter_value;
+        r->is_error = result->is_error;
+        r->code = result->code;
+        r->has_seq = result->has_seq_number;
+        r->seq = result->seq_number;
+        r->ack_in_response = result->ack_in_response;
+        if (result->raw) {
+            r->raw = eim_malloc(result->raw_len ? result->raw_len : 1);
+            memcpy(r->raw, result->raw, result->raw_len);
+            r->raw_len = result->raw_len;
+        }
+        r->decoded = result->decoded_json ? eim_strdup(result->decoded_json) : NULL;
+        batch_add(queue, BATCH_RESULT, &r->item);
         return;
     }
     char *txid = bytea_text(result->transaction_id, result->transaction_id_len);
@@ -865,7 +1307,7 @@ void eim_queue_record_result(eim_queue_t *queue, const eim_queue_result_t *resul
     snprintf(seq, sizeof(seq), "%" PRIu64, result->seq_number);
     snprintf(backoff, sizeof(backoff), "%d", queue->options.ecall_backoff_s);
     const char *params[] = {
-        eid,
+        r->eid,
         txid,
         result->has_counter ? counter : NULL,
         result->is_error ? "t" : "f",

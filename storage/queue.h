@@ -164,6 +164,13 @@ typedef struct {
     const uint8_t *raw; /* the result TLV as received */
     size_t raw_len;
     const char *decoded_json; /* optional JSON for operators */
+    /* The caller acknowledges seq_number in the response that carries this
+     * result (ProvideEimPackageResultResponse eimAcknowledgements, brief
+     * §2.7): the operation goes straight to DONE in the same transaction
+     * (the audit still shows RESULT_* then DONE). The caller must then also
+     * acknowledge a DUPLICATE result's seqNumber again: the IPA resends a
+     * result whose acknowledgement it did not get. */
+    bool ack_in_response;
 } eim_queue_result_t;
 
 typedef enum {

@@ -141,7 +141,8 @@ static void test_database_agrees(void **state)
             exec_ok(c, sql);
             snprintf(sql, sizeof(sql),
                      "UPDATE operations SET state = '%s', package = CASE WHEN '%s' = 'QUEUED' "
-                     "THEN NULL ELSE '\\x00'::bytea END, completed_at = now()",
+                     "THEN NULL ELSE '\\x00'::bytea END, completed_at = now(), "
+                     "result_raw = '\\xbf51'::bytea",
                      eim_op_state_name((eim_op_state_t)t), eim_op_state_name((eim_op_state_t)t));
             PGresult *r = PQexec(c, sql);
             bool db_allows = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -157,6 +158,16 @@ static void test_database_agrees(void **state)
         }
     }
     assert_int_equal(checked, 42);
+    /* DELIVERED -> DONE only with the result stored in the same update */
+    exec_ok(c, "BEGIN");
+    exec_ok(c, "INSERT INTO operations (id, eid, kind, state, package, counter_value) VALUES "
+               "('00000000-0000-0000-0000-000000000002', '89049032000001000000000000000001', "
+               "'psmo', 'DELIVERED', '\\x00', 1)");
+    PGresult *nr = PQexec(c, "UPDATE operations SET state = 'DONE', completed_at = now()");
+    assert_int_equal(PQresultStatus(nr), PGRES_FATAL_ERROR);
+    assert_string_equal(PQresultErrorField(nr, PG_DIAG_SQLSTATE), "23514");
+    PQclear(nr);
+    exec_ok(c, "ROLLBACK");
     /* the audit trail is append-only */
     PGresult *r = PQexec(c, "DELETE FROM operation_audit");
     assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);

@@ -119,6 +119,115 @@ static void test_delivery_cycle(void **state)
     free(dsn);
 }
 
+/* Many devices polling and answering at once: their reads, deliveries and
+ * results share statements (batches), yet each device gets its own counter
+ * and bytes; a result acknowledged in its own response goes straight to
+ * DONE with both steps audited; the same result again is a duplicate. */
+typedef struct {
+    int left;
+    eim_queue_package_t pkgs[40];
+    uint8_t txids[40][16];
+    eim_queue_result_status_t status[40];
+} many_t;
+
+typedef struct {
+    many_t *m;
+    int i;
+} many_slot_t;
+
+static void on_many_poll(eim_err_t err, const eim_queue_package_t *pkg, void *ctx)
+{
+    many_slot_t *s = ctx;
+    assert_int_equal(err, EIM_OK);
+    assert_non_null(pkg);
+    s->m->pkgs[s->i].counter_value = pkg->counter_value;
+    memcpy(s->m->txids[s->i], pkg->transaction_id, 16);
+    s->m->left--;
+}
+
+static void on_many_result(eim_err_t err, eim_queue_result_status_t status, const char *op_id,
+                           void *ctx)
+{
+    many_slot_t *s = ctx;
+    (void)op_id;
+    assert_int_equal(err, EIM_OK);
+    s->m->status[s->i] = status;
+    s->m->left--;
+}
+
+static void test_batched_cycle_ack_in_response(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    char *dsn = test_pg_create_db("queue_batch");
+    qt_setup_db(dsn, N, 100);
+    qt_env_t env;
+    assert_true(qt_start(&env, dsn, 2, "test"));
+    char eids[N][33], op[40];
+    for (int i = 0; i < N; i++) {
+        qt_eid(i, eids[i]);
+        enqueue_psmo(&env, eids[i], 0, op);
+    }
+    static many_t m;
+    memset(&m, 0, sizeof(m));
+    many_slot_t slots[N];
+    m.left = N;
+    for (int i = 0; i < N; i++) {
+        slots[i] = (many_slot_t){.m = &m, .i = i};
+        assert_int_equal(eim_queue_next_package(env.queue, eids[i], on_many_poll, &slots[i]),
+                         EIM_QUEUE_POLL_ASYNC);
+    }
+    bool never = false;
+    for (int k = 0; k < 1000 && m.left > 0; k++)
+        qt_run_until(&env, &never, 10);
+    assert_int_equal(m.left, 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(m.pkgs[i].counter_value, 101);
+    assert_int_equal(sql_long(dsn, "SELECT count(*) FROM euiccs WHERE counter_value = 101"), N);
+
+    static const uint8_t raw[] = {0xBF, 0x51, 0x00};
+    for (int round = 0; round < 2; round++) {
+        m.left = N;
+        for (int i = 0; i < N; i++) {
+            eim_queue_result_t r = {
+                .eid = eids[i],
+                .transaction_id = m.txids[i],
+                .transaction_id_len = 16,
+                .has_counter = true,
+                .counter_value = 101,
+                .has_seq_number = true,
+                .seq_number = 9,
+                .raw = raw,
+                .raw_len = sizeof(raw),
+                .decoded_json = "{\"q\": \"a \\\"quoted\\\" value\"}",
+                .ack_in_response = true,
+            };
+            eim_queue_record_result(env.queue, &r, on_many_result, &slots[i]);
+        }
+        for (int k = 0; k < 1000 && m.left > 0; k++)
+            qt_run_until(&env, &never, 10);
+        assert_int_equal(m.left, 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(m.status[i],
+                             round == 0 ? EIM_QUEUE_RESULT_APPLIED : EIM_QUEUE_RESULT_DUPLICATE);
+    }
+    assert_int_equal(sql_long(dsn, "SELECT count(*) FROM operations WHERE state = 'DONE' "
+                                   "AND acknowledged_at IS NOT NULL AND result_seq_number = 9 "
+                                   "AND result_decoded->>'q' = 'a \"quoted\" value'"),
+                     N);
+    assert_int_equal(sql_long(dsn, "SELECT count(*) FROM operation_audit WHERE "
+                                   "(from_state, to_state) IN (('DELIVERED', 'RESULT_OK'), "
+                                   "('RESULT_OK', 'DONE'))"),
+                     2 * N);
+    /* nothing left to acknowledge later */
+    size_t count = 9;
+    uint64_t seq = 9;
+    assert_int_equal(qt_acks_sent(&env, eids[0], &seq, 1, &count), EIM_OK);
+    assert_int_equal(count, 0);
+    qt_stop(&env);
+    free(dsn);
+}
+
 static void on_acks(eim_err_t err, const uint64_t *seqs, size_t n, void *ctx)
 {
     qt_done_t *w = ctx;
@@ -437,6 +546,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delivery_cycle),
+        cmocka_unit_test(test_batched_cycle_ack_in_response),
         cmocka_unit_test(test_order_ecall_replay_acks),
         cmocka_unit_test(test_idempotent_and_bulk_enqueue),
         cmocka_unit_test(test_notify_from_other_instance),
