@@ -445,7 +445,9 @@ typedef struct {
     eim_buf_t raw; /* re-encoded BF52 / BF54 results kept for records */
     eim_euicc_key_t learned_key;
     eim_buf_t chain;
-    uint64_t extra_acks[MAX_EXTRA_ACKS]; /* seqNumbers acknowledged though not applied */
+    uint64_t extra_acks[MAX_EXTRA_ACKS]; /* seqNumbers acknowledged besides eim_queue_acks */
+    bool recording_ack;                  /* the result being recorded is acked in this reply */
+    uint64_t recording_seq;
     size_t extra_count;
     uint64_t acks[EIM_QUEUE_MAX_ACKS + MAX_EXTRA_ACKS];
     size_t ack_count;
@@ -593,6 +595,13 @@ static void on_recorded(eim_err_t err, eim_queue_result_status_t status, const c
     }
     eim_log_info("esipa result", "eid", r->eid, "operation", op_id ? op_id : "", "status",
                  (size_t)status < 6 ? names[status] : "?");
+    /* Recorded with ack_in_response: the operation is DONE already, and
+     * this reply must carry its seqNumber (again, for a duplicate: the IPA
+     * resends results whose acknowledgement it did not get). */
+    if (r->recording_ack &&
+        (status == EIM_QUEUE_RESULT_APPLIED || status == EIM_QUEUE_RESULT_DUPLICATE))
+        add_extra_ack(r, r->recording_seq);
+    r->recording_ack = false;
     run_steps(r);
 }
 
@@ -715,6 +724,14 @@ static bool step_epr(result_req_t *r, eim_span_t tlv)
                 break;
             }
         }
+    }
+    /* BF50 answers with eimAcknowledgements in the same response (brief
+     * §2.7): record and acknowledge in one transaction. Results that came
+     * in a HandleNotification are acknowledged by a later BF50. */
+    if (r->fn == FN_PROVIDE && q.has_seq_number) {
+        q.ack_in_response = true;
+        r->recording_ack = true;
+        r->recording_seq = q.seq_number;
     }
     char *decoded = result_json(res, verdict);
     q.decoded_json = decoded;

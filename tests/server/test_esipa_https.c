@@ -1,0 +1,401 @@
+/*
+ * ESipa over HTTPS end to end: a real `eimd serve` process with its HTTPS
+ * listener, the real PostgreSQL, and curl (OpenSSL) as the IPA's HTTP stack
+ * on TLS 1.2 and 1.3. An operation queued for an imported eUICC is polled
+ * with the ASN.1 binding and arrives as a signed BF51 whose signature
+ * verifies with the eIM's public key; a re-poll gets the same bytes; the
+ * eUICC-signed result is acknowledged and the operation ends DONE; the JSON
+ * binding carries the next package; and every error status of the binding
+ * (404, 405, 411, 413, 415, 400, 501, 503 with Retry-After) is produced.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "proto/base/text_codec.h"
+#include "proto/crypto/ec_pubkey.h"
+#include "proto/crypto/software_signer.h"
+#include "proto/esipa/esipa_message.h"
+#include "storage/migrations.h"
+#include "tests/proto/crypto_test_util.h"
+#include "tests/server/esipa_test_util.h"
+#include "tests/support/support.h"
+
+#define EIM_ID "eim.example.org"
+#define ENABLE "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103214\"}}]}"
+
+typedef struct {
+    char dir[64]; /* keys, bodies, logs */
+    char *dsn;
+    int admin_port, https_port;
+    pid_t pid;
+    char env[16][600];
+    char *envp[17];
+    eim_signer_t *euicc;
+} fixture_t;
+
+static const char *path_in(const fixture_t *f, const char *name)
+{
+    static char path[4][160];
+    static int slot;
+    slot = (slot + 1) % 4;
+    snprintf(path[slot], sizeof(path[slot]), "%s/%s", f->dir, name);
+    return path[slot];
+}
+
+static void sql(const fixture_t *f, const char *text)
+{
+    char *v = test_pg_query_value(f->dsn, text);
+    assert_non_null(v);
+    free(v);
+}
+
+static long sql_long(const fixture_t *f, const char *text)
+{
+    char *v = test_pg_query_value(f->dsn, text);
+    assert_non_null(v);
+    long n = atol(v);
+    free(v);
+    return n;
+}
+
+static void dump_log(const fixture_t *f)
+{
+    char *log = test_read_file(path_in(f, "eimd.log"));
+    fprintf(stderr, "--- eimd log ---\n%s--- end ---\n", log ? log : "(none)");
+    free(log);
+}
+
+/* Imports the test eUICC with the public key of the test PKI's eUICC. */
+static void seed(fixture_t *f)
+{
+    sql(f, "INSERT INTO eim_identities (eim_id, signing_key_ref) VALUES ('" EIM_ID "', 'dev')");
+    uint8_t spki[EIM_EC_SPKI_MAX];
+    size_t spki_len;
+    assert_int_equal(eim_signer_export_spki(f->euicc, spki, sizeof(spki), &spki_len), EIM_OK);
+    eim_buf_t hex;
+    eim_buf_init(&hex, 4096);
+    assert_int_equal(eim_hex_encode(spki, spki_len, &hex), EIM_OK);
+    char stmt[2048];
+    snprintf(stmt, sizeof(stmt),
+             "INSERT INTO euiccs (eid, eim_id, euicc_public_key) VALUES ('%s', '" EIM_ID
+             "', decode('%.*s', 'hex'))",
+             TEST_EID, (int)hex.len, (const char *)hex.data);
+    eim_buf_free(&hex);
+    sql(f, stmt);
+}
+
+static void enqueue(fixture_t *f)
+{
+    sql(f, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID "', 'psmo', '" ENABLE
+           "')");
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/eimd-esipa-https-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(eim_software_signer_load_file(test_pki_path("euicc_nist.key"), &f->euicc),
+                     EIM_OK);
+    f->dsn = test_pg_create_db("esipa_https");
+    char error[256];
+    assert_int_equal(eim_migrations_apply(f->dsn, eim_migrations, eim_migration_count, NULL, error,
+                                          sizeof(error)),
+                     EIM_OK);
+    seed(f);
+    f->admin_port = test_free_port();
+    f->https_port = test_free_port();
+    size_t n = 0;
+#define ENV(...) snprintf(f->env[n++], sizeof(f->env[0]), __VA_ARGS__)
+    ENV("EIMD_DATABASE_DSN=%s", f->dsn);
+    ENV("EIMD_ADMIN_LISTEN=127.0.0.1:%d", f->admin_port);
+    ENV("EIMD_HTTPS_ENABLED=true");
+    ENV("EIMD_HTTPS_LISTEN=127.0.0.1:%d", f->https_port);
+    ENV("EIMD_HTTPS_MAX_BODY_BYTES=4096");
+    ENV("EIMD_EIM_ID=" EIM_ID);
+    ENV("EIMD_DATABASE_RECONNECT_MAX_MS=300");
+    ENV("EIMD_DATABASE_HEALTH_INTERVAL_MS=200");
+    ENV("EIMD_KEYS_SIGNING_KEY=%s", path_in(f, "signing.key.pem"));
+    ENV("EIMD_KEYS_TLS_CA_CERTIFICATE=%s", path_in(f, "ca.pem"));
+    ENV("EIMD_KEYS_TLS_CA_KEY=%s", path_in(f, "ca.key.pem"));
+    ENV("EIMD_KEYS_TLS_CERTIFICATE_CHAIN=%s", path_in(f, "chain.pem"));
+    ENV("EIMD_KEYS_TLS_PRIVATE_KEY=%s", path_in(f, "tls.key.pem"));
+    ENV("EIMD_KEYS_TLS_RAW_PUBLIC_KEY=%s", path_in(f, "tls.spki.der"));
+#undef ENV
+    for (size_t i = 0; i < n; i++)
+        f->envp[i] = f->env[i];
+    f->envp[n] = NULL;
+    char *keygen[] = {(char *)test_eimd_path(), "keygen", NULL};
+    assert_int_equal(test_wait(test_spawn(keygen, f->envp, path_in(f, "eimd.log")), 20000), 0);
+    char *serve[] = {(char *)test_eimd_path(), "serve", NULL};
+    f->pid = test_spawn(serve, f->envp, path_in(f, "eimd.log"));
+    if (test_http_wait_status(f->admin_port, "/readyz", 200, 20000) != 200) {
+        dump_log(f);
+        fail_msg("eimd did not become ready");
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    kill(f->pid, SIGTERM);
+    int code = test_wait(f->pid, 10000);
+    if (code != 0)
+        dump_log(f);
+    assert_int_equal(code, 0);
+    eim_signer_destroy(f->euicc);
+    test_run("rm -rf '%s'", f->dir);
+    free(f->dsn);
+    free(f);
+    return 0;
+}
+
+typedef struct {
+    int status;
+    uint8_t body[16384];
+    size_t body_len;
+    char headers[4096];
+} response_t;
+
+/*
+ * POSTs (or sends method) body_file to path with curl and fills r. tls is
+ * "1.2" or "1.3". extra is further curl arguments (already quoted).
+ */
+static void curl(const fixture_t *f, const char *tls, const char *method, const char *path,
+                 const char *content_type, const char *body_file, const char *extra, response_t *r)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 20 --cacert '%s' --tlsv%s --tls-max %s -X %s %s%s%s %s%s%s "
+             "-H 'X-Admin-Protocol: gsma/rsp/v2.2.0' %s -o '%s' -D '%s' -w '%%{http_code}' "
+             "'https://localhost:%d%s'",
+             path_in(f, "ca.pem"), tls, tls, method, content_type ? "-H 'Content-Type: " : "",
+             content_type ? content_type : "", content_type ? "'" : "",
+             body_file ? "--data-binary '@" : "", body_file ? body_file : "", body_file ? "'" : "",
+             extra ? extra : "", path_in(f, "response.bin"), path_in(f, "headers.txt"),
+             f->https_port, path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    r->status = 0;
+    assert_int_equal(fscanf(p, "%d", &r->status), 1);
+    pclose(p);
+    FILE *b = fopen(path_in(f, "response.bin"), "rb");
+    r->body_len = b ? fread(r->body, 1, sizeof(r->body), b) : 0;
+    if (b)
+        fclose(b);
+    char *h = test_read_file(path_in(f, "headers.txt"));
+    snprintf(r->headers, sizeof(r->headers), "%s", h ? h : "");
+    free(h);
+}
+
+static const char *write_body(const fixture_t *f, const char *name, const void *data, size_t len)
+{
+    const char *path = path_in(f, name);
+    test_write_file(path, data, len);
+    return path;
+}
+
+/* Polls with the ASN.1 binding until a package comes (the pending set may
+ * learn of new work a moment later). */
+static void poll_package(const fixture_t *f, const char *tls, response_t *r)
+{
+    uint8_t body[64];
+    const char *file = write_body(f, "poll.der", body, esipa_test_poll_body(body));
+    for (int i = 0; i < 100; i++) {
+        curl(f, tls, "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1", file, NULL, r);
+        assert_int_equal(r->status, 200);
+        if (r->body_len > 6)
+            return;
+        usleep(50000);
+    }
+    fail_msg("no package delivered");
+}
+
+static void check_package(const fixture_t *f, const response_t *r, eim_euicc_package_request_t *req,
+                          eim_esipa_eim_to_ipa_t *msg)
+{
+    assert_int_equal(eim_esipa_eim_to_ipa_decode(r->body, r->body_len, msg, NULL), EIM_OK);
+    assert_int_equal(msg->function, EIM_ESIPA_GET_EIM_PACKAGE);
+    char *pem = test_read_file(path_in(f, "signing.pub.pem"));
+    assert_non_null(pem);
+    esipa_test_check_package(eim_span(pem, strlen(pem)), EIM_ID,
+                             msg->get_eim_package.euicc_package_request, req);
+    free(pem);
+}
+
+static void test_poll_sign_result_cycle(void **state)
+{
+    fixture_t *f = *state;
+    enqueue(f);
+    response_t *r = calloc(1, sizeof(*r)), *again = calloc(1, sizeof(*again));
+    eim_esipa_eim_to_ipa_t *msg = calloc(1, sizeof(*msg));
+    eim_euicc_package_request_t *req = calloc(1, sizeof(*req));
+
+    poll_package(f, "1.2", r);
+    assert_non_null(strstr(r->headers, "Content-Type: application/x-gsma-rsp-asn1"));
+    assert_non_null(strstr(r->headers, "X-Admin-Protocol: gsma/rsp/v2.2.0"));
+    check_package(f, r, req, msg);
+    assert_int_equal(req->package.counter_value, 1);
+
+    /* the same bytes again over TLS 1.3 before a result arrives */
+    poll_package(f, "1.3", again);
+    assert_int_equal(again->body_len, r->body_len);
+    assert_memory_equal(again->body, r->body, r->body_len);
+
+    /* the eUICC's signed result: acknowledged, the operation is DONE */
+    uint8_t body[2048];
+    size_t len = esipa_test_result_body(f->euicc, &req->package, 5, false, body, sizeof(body));
+    curl(f, "1.3", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
+         write_body(f, "result.der", body, len), NULL, again);
+    assert_int_equal(again->status, 200);
+    static const uint8_t ack5[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x05};
+    assert_int_equal(again->body_len, sizeof(ack5));
+    assert_memory_equal(again->body, ack5, sizeof(ack5));
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM operations WHERE state = 'DONE' AND "
+                                 "counter_value = 1 AND result_seq_number = 5"),
+                     1);
+    /* the device was seen over HTTPS (written behind, within seconds) */
+    for (int i = 0; i < 100 && sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = "
+                                           "'https' AND rplmn IS NOT NULL") != 1;
+         i++)
+        usleep(100000);
+    assert_int_equal(sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = 'https'"), 1);
+
+    /* nothing pending now */
+    uint8_t poll[64];
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
+         write_body(f, "poll.der", poll, esipa_test_poll_body(poll)), NULL, r);
+    static const uint8_t nothing[] = {0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01};
+    assert_int_equal(r->body_len, sizeof(nothing));
+    assert_memory_equal(r->body, nothing, sizeof(nothing));
+    free(r);
+    free(again);
+    free(msg);
+    free(req);
+}
+
+static void test_json_binding(void **state)
+{
+    fixture_t *f = *state;
+    enqueue(f);
+    response_t *r = calloc(1, sizeof(*r));
+    const char *file = write_body(f, "poll.json", "{\"eidValue\":\"" TEST_EID "\"}",
+                                  strlen("{\"eidValue\":\"" TEST_EID "\"}"));
+    json_t *doc = NULL;
+    for (int i = 0; i < 100; i++) {
+        curl(f, "1.3", "POST", "/gsma/rsp2/esipa/getEimPackage", "application/json", file, NULL, r);
+        assert_int_equal(r->status, 200);
+        doc = json_loadb((const char *)r->body, r->body_len, 0, NULL);
+        assert_non_null(doc);
+        if (json_object_get(doc, "euiccPackageRequest"))
+            break;
+        json_decref(doc);
+        doc = NULL;
+        usleep(50000);
+    }
+    assert_non_null(doc);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(doc, "header"), "functionExecutionStatus"), "status")),
+        "Executed-Success");
+    eim_buf_t der;
+    eim_buf_init(&der, 8192);
+    const char *b64 = json_string_value(json_object_get(doc, "euiccPackageRequest"));
+    size_t bad = 0;
+    assert_int_equal(eim_base64_decode(b64, strlen(b64), &der, &bad), EIM_OK);
+    eim_euicc_package_request_t *req = calloc(1, sizeof(*req));
+    char *pem = test_read_file(path_in(f, "signing.pub.pem"));
+    assert_non_null(pem);
+    esipa_test_check_package(eim_span(pem, strlen(pem)), EIM_ID, eim_span(der.data, der.len), req);
+    free(pem);
+    free(req);
+    eim_buf_free(&der);
+    json_decref(doc);
+    free(r);
+}
+
+static void test_error_statuses(void **state)
+{
+    fixture_t *f = *state;
+    response_t *r = calloc(1, sizeof(*r));
+    uint8_t poll[64];
+    const char *poll_file = write_body(f, "poll.der", poll, esipa_test_poll_body(poll));
+
+    curl(f, "1.2", "POST", "/gsma/rsp2/other", "application/x-gsma-rsp-asn1", poll_file, NULL, r);
+    assert_int_equal(r->status, 404);
+    curl(f, "1.2", "GET", "/gsma/rsp2/asn1", NULL, NULL, NULL, r);
+    assert_int_equal(r->status, 405);
+    assert_non_null(strstr(r->headers, "Allow: POST"));
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1", NULL, NULL, r);
+    assert_int_equal(r->status, 411);
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "text/plain", poll_file, NULL, r);
+    assert_int_equal(r->status, 415);
+    curl(f, "1.2", "POST", "/gsma/rsp2/esipa/getEimPackage", "application/x-gsma-rsp-asn1",
+         poll_file, NULL, r);
+    assert_int_equal(r->status, 415);
+    static const uint8_t garbage[] = {0xBF, 0x4F, 0x7F, 0x5A};
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
+         write_body(f, "garbage.der", garbage, sizeof(garbage)), NULL, r);
+    assert_int_equal(r->status, 400);
+    assert_non_null(strstr(r->headers, "application/problem+json"));
+    assert_non_null(strstr((const char *)r->body, "\"detail\":"));
+    char big[5000];
+    memset(big, 0x30, sizeof(big));
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
+         write_body(f, "big.der", big, sizeof(big)), NULL, r);
+    assert_int_equal(r->status, 413);
+    static const char auth[] = "{\"euiccChallenge\":\"AAECAwQFBgcICQoLDA0ODw==\","
+                               "\"euiccInfo1\":\"vyAA\",\"smdpAddress\":\"smdp.example\"}";
+    curl(f, "1.2", "POST", "/gsma/rsp2/esipa/initiateAuthentication", "application/json",
+         write_body(f, "auth.json", auth, strlen(auth)), NULL, r);
+    assert_int_equal(r->status, 501);
+    free(r);
+}
+
+/* The database goes away: a poll that needs it gets 503 with Retry-After,
+ * and eimd serves again once it is back, without a restart. */
+static void test_unavailable_database(void **state)
+{
+    fixture_t *f = *state;
+    enqueue(f);
+    response_t *r = calloc(1, sizeof(*r));
+    uint8_t poll[64];
+    const char *file = write_body(f, "poll.der", poll, esipa_test_poll_body(poll));
+    test_pg_cluster("stop");
+    int status = 0;
+    for (int i = 0; i < 100 && status != 503; i++) {
+        curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1", file, NULL, r);
+        status = r->status;
+        if (status != 503)
+            usleep(100000);
+    }
+    test_pg_cluster("start");
+    assert_int_equal(status, 503);
+    assert_non_null(strstr(r->headers, "Retry-After: 30"));
+    assert_int_equal(test_http_wait_status(f->admin_port, "/readyz", 200, 20000), 200);
+    poll_package(f, "1.3", r);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_poll_sign_result_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unavailable_database, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
+    return rc;
+}
