@@ -46,10 +46,10 @@ static eim_err_t fail(pctx_t *c, eim_err_t err, const char *path, const char *fm
 
 static void join(char out[PATH_MAX_LEN], const char *base, const char *member)
 {
-    if (base && *base)
-        snprintf(out, PATH_MAX_LEN, "%s.%s", base, member);
-    else
-        snprintf(out, PATH_MAX_LEN, "%s", member);
+    int n = base && *base ? snprintf(out, PATH_MAX_LEN, "%s.%s", base, member)
+                          : snprintf(out, PATH_MAX_LEN, "%s", member);
+    if (n >= PATH_MAX_LEN) /* a path this deep is cut, and says so */
+        memcpy(out + PATH_MAX_LEN - 4, "...", 4);
 }
 
 /* Bump allocation in the params' own storage (never reallocated, so spans

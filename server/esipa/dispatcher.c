@@ -244,9 +244,11 @@ static eim_err_t decode_request(const eim_esipa_request_t *request, const uint8_
         memset(&jerr, 0, sizeof(jerr));
         err = eim_esipa_json_decode_request(request->json_function ? request->json_function : "",
                                             (const char *)body, body_len, json, msg, &jerr);
-        if (err)
+        /* a diagnostic longer than diag is cut: it is for logs and problem details */
+        if (err &&
             snprintf(diag, diag_size, "JSON body rejected: %s%s%s (%s)", jerr.field,
-                     jerr.field[0] ? ": " : "", jerr.message, eim_strerror(err));
+                     jerr.field[0] ? ": " : "", jerr.message, eim_strerror(err)) >= (int)diag_size)
+            diag[diag_size - 1] = '\0';
         return err;
     }
     eim_der_error_t derr;
