@@ -29,6 +29,7 @@ EIMD_WOLFSSL_PREFIX=$WOLFSSL_PREFIX cmake -S . -B build-bench -DCMAKE_BUILD_TYPE
 cmake --build build-bench -j"$(nproc)" --target eimd >/dev/null
 
 work=$(mktemp -d /tmp/eimd-https-bench.XXXXXX)
+chmod 755 "$work" # the cluster inside runs as the postgres user when we are root
 eimd_pid=""; nginx_pid=""
 cleanup() {
   [ -n "$eimd_pid" ] && kill -TERM "$eimd_pid" 2>/dev/null && wait "$eimd_pid" 2>/dev/null || true
