@@ -43,6 +43,10 @@ typedef struct eim_tls_context eim_tls_context_t;
 #define EIM_DTLS_MAX_LISTEN 8
 #define EIM_DTLS_CID_SIZE   8 /* server-chosen CID length (bytes), fixed */
 #define EIM_DTLS_KEY_SIZE   16 /* session key: 8-byte CID + 8-byte random id */
+/* Records a session loaded from the database skips in its write sequence
+ * (and so in its AES-CCM nonces): more than any instance can send between
+ * two writes of the row. */
+#define EIM_DTLS_SEQUENCE_GAP (1ULL << 24)
 
 typedef enum {
     EIM_DTLS_VERSION_1_2 = 12,
@@ -116,6 +120,10 @@ void eim_dtls_server_close(eim_dtls_server_t *server);
 /* The local port of listen address index (after binding port 0). */
 int eim_dtls_server_port(const eim_dtls_server_t *server, size_t index);
 
+/* Rotates the cookie secret now (the timer does it every
+ * cookie_rotation_ms); the previous secret stays valid one more period. */
+void eim_dtls_server_rotate_cookie_secret(eim_dtls_server_t *server);
+
 /* Counts (for tests and the benchmark). */
 size_t eim_dtls_server_live_sessions(const eim_dtls_server_t *server);
 size_t eim_dtls_server_parked_sessions(const eim_dtls_server_t *server);
@@ -147,6 +155,9 @@ eim_dtls_version_t eim_dtls_session_version(const eim_dtls_session_t *session);
 const char *eim_dtls_session_identity(const eim_dtls_session_t *session);
 /* Whether the session is closed. */
 bool eim_dtls_session_closed(const eim_dtls_session_t *session);
+/* Whether the session is parked right now (informational: parking is
+ * transparent). */
+bool eim_dtls_session_parked(const eim_dtls_session_t *session);
 /* Upper-layer slot (e.g. the CoAP state); the server never touches it. */
 void eim_dtls_session_set_user(eim_dtls_session_t *session, void *user);
 void *eim_dtls_session_user(const eim_dtls_session_t *session);
