@@ -1101,7 +1101,11 @@ static void handshake_step(eim_dtls_session_t *s)
         s->version = wolfSSL_GetVersion(s->ssl) == WOLFSSL_DTLSV1_3 ? 13 : 12;
         unsigned int tx = 0;
         unsigned char *rx = NULL;
-        s->has_cid = wolfSSL_dtls_cid_get0_rx(s->ssl, &rx) == WOLFSSL_SUCCESS && rx != NULL;
+        bool negotiated = wolfSSL_dtls_cid_get0_rx(s->ssl, &rx) == WOLFSSL_SUCCESS && rx != NULL;
+        if (!negotiated && s->has_cid) {
+            cid_remove(server, s); /* the client did not take the CID */
+            s->has_cid = false;
+        }
         if (s->has_cid) {
             unsigned char *tx_cid = NULL;
             if (wolfSSL_dtls_cid_get_tx_size(s->ssl, &tx) == WOLFSSL_SUCCESS &&
@@ -1110,7 +1114,6 @@ static void handshake_step(eim_dtls_session_t *s)
                 memcpy(s->peer_cid, tx_cid, tx);
                 s->peer_cid_len = (uint8_t)tx;
             }
-            cid_insert(server, s);
         }
         live_count(s, +1);
         eim_counter_inc(s->version == 13 ? server->c.handshakes_13 : server->c.handshakes_12);
@@ -1198,6 +1201,9 @@ static void promote(listener_t *l, stateless_t *st, bool raw_public_key, bool pr
     s->state = STATE_HANDSHAKE;
     set_peer(s, from);
     addr_insert(server, s);
+    /* DTLS 1.3 protects the client's second flight with the CID already */
+    s->has_cid = true;
+    cid_insert(server, s);
     s->last_ms = now_ms(server);
     list_append(server, s, LIST_HANDSHAKE);
     /* wolfDTLS_accept_stateless returns before the ServerHello */
@@ -1300,9 +1306,15 @@ static void on_loaded(eim_err_t err, const uint8_t *key, const uint8_t *sealed, 
         }
     }
     if (err || !sealed || cid_find(server, p->cid) || server->closing) {
-        if (!server->closing && !cid_find(server, p->cid))
-            count_drop(server, err == EIM_ERR_NOT_FOUND || !sealed ? "unknown_cid" : "db_error");
-        goto replay;
+        if (server->closing)
+            goto done;
+        if (!cid_find(server, p->cid)) {
+            /* unknown here and in the database: the datagrams go */
+            for (size_t i = 0; i < p->count; i++)
+                count_drop(server, err == EIM_ERR_NOT_FOUND || !sealed ? "unknown_cid" : "db_error");
+            goto done;
+        }
+        goto replay; /* found meanwhile (a concurrent look-up) */
     }
     if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
         count_drop(server, "max_sessions");
