@@ -24,11 +24,11 @@
 #include "proto/base/error.h"
 
 typedef enum {
-    EIM_DTLS_RECORD_INVALID = 0,  /* not a DTLS record we accept */
-    EIM_DTLS_RECORD_PLAIN,        /* DTLS 1.0/1.2 header without CID */
-    EIM_DTLS_RECORD_CID12,        /* tls12_cid record (RFC 9146) */
-    EIM_DTLS_RECORD_UNIFIED,      /* DTLS 1.3 unified header without CID */
-    EIM_DTLS_RECORD_UNIFIED_CID,  /* DTLS 1.3 unified header with CID */
+    EIM_DTLS_RECORD_INVALID = 0, /* not a DTLS record we accept */
+    EIM_DTLS_RECORD_PLAIN,       /* DTLS 1.0/1.2 header without CID */
+    EIM_DTLS_RECORD_CID12,       /* tls12_cid record (RFC 9146) */
+    EIM_DTLS_RECORD_UNIFIED,     /* DTLS 1.3 unified header without CID */
+    EIM_DTLS_RECORD_UNIFIED_CID, /* DTLS 1.3 unified header with CID */
 } eim_dtls_record_kind_t;
 
 typedef struct {

@@ -54,19 +54,20 @@
 #include "server/tls/tls_context.h"
 #include "storage/dtls_sessions.h"
 
-#define RX_SLOTS        16
-#define RX_SLOT_SIZE    (64 * 1024) /* libuv's recvmmsg slot size */
-#define MAX_DATAGRAM    1500
-#define COOKIE_SECRET   32
-#define SEAL_NONCE      12
-#define SEAL_TAG        16
-#define SEAL_VERSION    1
-#define EXPORT_MAX      1024
-#define PENDING_MAX     256 /* concurrent database look-ups of unknown CIDs */
-#define PENDING_DGRAMS  4   /* datagrams kept per look-up */
-#define PREFIX_BUCKETS  4096
-#define TICK_MS         250
-#define PEER_CID_MAX    20
+#define RX_SLOTS       16
+#define RX_SLOT_SIZE   (64 * 1024) /* libuv's recvmmsg slot size */
+#define MAX_DATAGRAM   1500
+#define COOKIE_SECRET  32
+#define SEAL_NONCE     12
+#define SEAL_TAG       16
+#define SEAL_VERSION   1
+#define EXPORT_MAX     1024
+#define PENDING_MAX    256 /* concurrent database look-ups of unknown CIDs */
+#define PENDING_DGRAMS 4   /* datagrams kept per look-up */
+#define PREFIX_BUCKETS 4096
+#define TICK_MS        250
+#define PEER_CID_MAX   20
+#define PURGE_TICKS    2400 /* ten minutes of ticks */
 
 enum { LIST_NONE = -1, LIST_HANDSHAKE, LIST_PARKABLE, LIST_LIVE, LIST_PARKED, LIST_COUNT };
 
@@ -149,8 +150,8 @@ typedef struct pending {
 } pending_t;
 
 typedef struct {
-    eim_counter_t *parks, *resumed_memory, *resumed_database, *migrations, *cookies,
-        *handshakes_12, *handshakes_13, *expired, *evicted, *db_writes_failed;
+    eim_counter_t *parks, *resumed_memory, *resumed_database, *migrations, *cookies, *handshakes_12,
+        *handshakes_13, *expired, *evicted, *db_writes_failed;
 } counters_t;
 
 struct eim_dtls_server {
@@ -178,6 +179,7 @@ struct eim_dtls_server {
     pending_t *pending;
     size_t pending_count;
     size_t db_in_flight;
+    uint64_t ticks;
     bool accepting;
     bool closing;
     bool park_supported;
@@ -352,9 +354,9 @@ static void register_metrics(eim_dtls_server_t *s)
     const char *resumed_help = "Parked sessions revived by a record (no handshake)";
     s->c.resumed_memory = eim_metrics_counter(m, resumed, resumed_help, "from=\"memory\"");
     s->c.resumed_database = eim_metrics_counter(m, resumed, resumed_help, "from=\"database\"");
-    s->c.migrations = eim_metrics_counter(m, "eimd_dtls_cid_migrations_total",
-                                          "Sessions that followed their peer to a new address",
-                                          NULL);
+    s->c.migrations =
+        eim_metrics_counter(m, "eimd_dtls_cid_migrations_total",
+                            "Sessions that followed their peer to a new address", NULL);
     s->c.cookies = eim_metrics_counter(m, "eimd_dtls_cookie_exchanges_total",
                                        "HelloVerifyRequest / HelloRetryRequest cookies sent", NULL);
     const char *hs = "eimd_dtls_handshakes_total";
@@ -366,9 +368,8 @@ static void register_metrics(eim_dtls_server_t *s)
                                        "Sessions closed after their lifetime", NULL);
     s->c.evicted = eim_metrics_counter(m, "eimd_dtls_sessions_evicted_total",
                                        "Oldest idle sessions closed to make room", NULL);
-    s->c.db_writes_failed = eim_metrics_counter(
-        m, "eimd_dtls_park_writes_failed_total", "Parked session writes the database refused",
-        NULL);
+    s->c.db_writes_failed = eim_metrics_counter(m, "eimd_dtls_park_writes_failed_total",
+                                                "Parked session writes the database refused", NULL);
 }
 
 /* ---- lists (activity order) ------------------------------------------- */
@@ -750,9 +751,9 @@ static eim_err_t seal(eim_dtls_session_t *s, const uint8_t *blob, size_t blob_le
     uint8_t *out = eim_malloc(total);
     out[0] = SEAL_VERSION;
     random_bytes(server, out + 1, SEAL_NONCE);
-    int rc = wc_AesGcmEncrypt(&server->seal, out + 1 + SEAL_NONCE, plain, (word32)n, out + 1,
-                              SEAL_NONCE, out + 1 + SEAL_NONCE + n, SEAL_TAG, s->key,
-                              EIM_DTLS_KEY_SIZE);
+    int rc =
+        wc_AesGcmEncrypt(&server->seal, out + 1 + SEAL_NONCE, plain, (word32)n, out + 1, SEAL_NONCE,
+                         out + 1 + SEAL_NONCE + n, SEAL_TAG, s->key, EIM_DTLS_KEY_SIZE);
     memset(plain, 0, sizeof(plain));
     if (rc != 0) {
         free(out);
@@ -1079,16 +1080,11 @@ static void deliver(eim_dtls_session_t *s)
 static const char *failure_reason(int e)
 {
     switch (e) {
-    case WOLFSSL_ERROR_ZERO_RETURN:
-        return "peer_closed";
-    case -313: /* FATAL_ERROR: alert received */
-        return "alert_received";
-    case -326: /* VERSION_ERROR */
-        return "version";
-    case -501: /* MATCH_SUITE_ERROR */
-        return "no_common_suite";
-    default:
-        return "protocol_error";
+    case WOLFSSL_ERROR_ZERO_RETURN: return "peer_closed";
+    case -313: /* FATAL_ERROR: alert received */ return "alert_received";
+    case -326: /* VERSION_ERROR */ return "version";
+    case -501: /* MATCH_SUITE_ERROR */ return "no_common_suite";
+    default: return "protocol_error";
     }
 }
 
@@ -1311,7 +1307,8 @@ static void on_loaded(eim_err_t err, const uint8_t *key, const uint8_t *sealed, 
         if (!cid_find(server, p->cid)) {
             /* unknown here and in the database: the datagrams go */
             for (size_t i = 0; i < p->count; i++)
-                count_drop(server, err == EIM_ERR_NOT_FOUND || !sealed ? "unknown_cid" : "db_error");
+                count_drop(server,
+                           err == EIM_ERR_NOT_FOUND || !sealed ? "unknown_cid" : "db_error");
             goto done;
         }
         goto replay; /* found meanwhile (a concurrent look-up) */
@@ -1399,7 +1396,8 @@ static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
             feed(s, data, len, from, l->index);
             return;
         }
-        if (server->options.pool && record.kind == EIM_DTLS_RECORD_CID12 && server->park_supported) {
+        if (server->options.pool && record.kind == EIM_DTLS_RECORD_CID12 &&
+            server->park_supported) {
             lookup_parked(l, record.cid, data, len, from);
             return;
         }
@@ -1472,6 +1470,9 @@ static void on_tick(uv_timer_t *timer)
         eim_counter_inc(server->c.expired);
         session_end(s, false, false);
     }
+    /* rows of sessions no instance holds any more, bounded per round */
+    if (o->pool && ++server->ticks % PURGE_TICKS == 0)
+        eim_dtls_sessions_purge(o->pool, 1000, NULL, NULL);
 }
 
 static void rotate_cookie_secret(eim_dtls_server_t *server)
@@ -1568,10 +1569,11 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
 {
     *out = NULL;
     eim_err_t err = EIM_OK;
-    if (!options->tls || options->listen_count == 0 || options->listen_count > EIM_DTLS_MAX_LISTEN ||
-        options->mtu < 256 || options->mtu > MAX_DATAGRAM || options->max_sessions <= 0 ||
-        options->max_handshakes <= 0 || options->lifetime_ms <= 0 ||
-        options->cookie_rotation_ms <= 0 || options->handshake_timeout_ms <= 0) {
+    if (!options->tls || options->listen_count == 0 ||
+        options->listen_count > EIM_DTLS_MAX_LISTEN || options->mtu < 256 ||
+        options->mtu > MAX_DATAGRAM || options->max_sessions <= 0 || options->max_handshakes <= 0 ||
+        options->lifetime_ms <= 0 || options->cookie_rotation_ms <= 0 ||
+        options->handshake_timeout_ms <= 0) {
         snprintf(error, error_size, "invalid DTLS server options");
         return EIM_ERR_CONFIG;
     }

@@ -22,7 +22,7 @@
 /* DTLS adds CCM-8 (RFC 7251, RFC 8446 TLS_AES_128_CCM_8_SHA256) first:
  * 8 bytes less per record on constrained links. */
 #define DTLS_CIPHER_LIST                                                                           \
-    "TLS13-AES128-GCM-SHA256:TLS13-AES128-CCM-8-SHA256:ECDHE-ECDSA-AES128-CCM-8:"                 \
+    "TLS13-AES128-GCM-SHA256:TLS13-AES128-CCM-8-SHA256:ECDHE-ECDSA-AES128-CCM-8:"                  \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256"
 
 #define TICKET_KEY_SIZE 16 /* AES-128-GCM */

@@ -254,8 +254,8 @@ static int client_send(WOLFSSL *ssl, char *buf, int size, void *ctx)
         memcpy(c->last_sent, buf, (size_t)size);
         c->last_sent_len = (size_t)size;
     }
-    ssize_t n = sendto(c->fd, buf, (size_t)size, 0, (struct sockaddr *)&c->server,
-                       sizeof(c->server));
+    ssize_t n =
+        sendto(c->fd, buf, (size_t)size, 0, (struct sockaddr *)&c->server, sizeof(c->server));
     return n < 0 ? WOLFSSL_CBIO_ERR_GENERAL : (int)n;
 }
 
@@ -292,8 +292,7 @@ static client_t *client_new(int port, const client_options_t *o)
         assert_int_equal(wolfSSL_CTX_set_server_cert_type(c->ctx, types, 1), WOLFSSL_SUCCESS);
         wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_NONE, NULL); /* the IPA pins the SPKI */
     } else {
-        assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, ca_path, NULL),
-                         WOLFSSL_SUCCESS);
+        assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, ca_path, NULL), WOLFSSL_SUCCESS);
         wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_PEER, NULL);
     }
     c->ssl = wolfSSL_new(c->ctx);
@@ -389,7 +388,8 @@ static void test_dtls12_x509_cid(void **state)
 {
     fixture_t *f = *state;
     start_server(f, NULL);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true, NULL};
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
     client_t *c = client_new(f->port, &o);
     connect_ok(f, c);
     assert_string_equal(wolfSSL_get_cipher_name(c->ssl), "ECDHE-ECDSA-AES128-CCM-8");
@@ -479,8 +479,8 @@ static void test_migration_needs_authentic_record(void **state)
 {
     fixture_t *f = *state;
     start_server(f, NULL);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-GCM-SHA256", false,
-                          true, NULL};
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-GCM-SHA256", false, true,
+                          NULL};
     client_t *c = client_new(f->port, &o);
     connect_ok(f, c);
     assert_true(roundtrip(f, c, "first"));
@@ -536,7 +536,8 @@ static void test_park_unpark_in_memory(void **state)
 {
     fixture_t *f = *state;
     start_server(f, short_park);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true, NULL};
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
     client_t *c = client_new(f->port, &o);
     connect_ok(f, c);
     assert_true(roundtrip(f, c, "before sleeping"));
@@ -602,7 +603,8 @@ static void test_park_restart_resume(void **state)
         EIM_OK);
     assert_true(pool_ready(f, dsn));
     start_server(f, short_park);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true, NULL};
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
     client_t *c = client_new(f->port, &o);
     connect_ok(f, c);
     assert_true(roundtrip(f, c, "first life"));
@@ -739,10 +741,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_park_unpark_in_memory, fixture_setup,
                                         fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_park_restart_resume, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_limits_and_eviction, fixture_setup,
-                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_park_restart_resume, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_limits_and_eviction, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -54,8 +54,8 @@ static void test_ordering_rules(void **state)
     expect_invalid(late_start, 1, "expected version 1");
     const eim_migration_t swapped[] = {{2, "0002_b", "SELECT 1"}, {1, "0001_a", "SELECT 1"}};
     expect_invalid(swapped, 2, "expected version 1");
-    const eim_migration_t falling[] = {{1, "0001_a", "SELECT 1"}, {3, "0003_c", "SELECT 1"},
-                                       {2, "0002_b", "SELECT 1"}};
+    const eim_migration_t falling[] = {
+        {1, "0001_a", "SELECT 1"}, {3, "0003_c", "SELECT 1"}, {2, "0002_b", "SELECT 1"}};
     expect_invalid(falling, 3, "versions must rise");
     const eim_migration_t dup[] = {{1, "0001_a", "SELECT 1"}, {1, "0001_b", "SELECT 1"}};
     expect_invalid(dup, 2, "versions must rise");
