@@ -46,6 +46,34 @@ static bool critical_option_known(uint16_t number)
     }
 }
 
+/* Options that may occur once only (RFC 7252 Table 4, RFC 7959 §2.1/§4,
+ * RFC 7641, RFC 8613, RFC 8768, RFC 9175, RFC 7967, RFC 9177). */
+static bool option_repeatable(uint16_t number)
+{
+    switch (number) {
+    case 3:
+    case 5:
+    case 6:
+    case 7:
+    case 9:
+    case 12:
+    case 14:
+    case 16:
+    case 17:
+    case 19:
+    case 23:
+    case 27:
+    case 28:
+    case 31:
+    case 35:
+    case 39:
+    case 60:
+    case 252:
+    case 258: return false;
+    default: return true;
+    }
+}
+
 static uint32_t decode_uint(const uint8_t *value, size_t len)
 {
     uint32_t v = 0;
@@ -167,10 +195,15 @@ eim_err_t eim_coap_parse(const uint8_t *data, size_t len, eim_coap_message_t *ms
         }
         uint32_t olen = coap_opt_length(opt);
         const uint8_t *oval = coap_opt_value(opt);
-        if (olen > len - copied || olen > UINT16_MAX) {
+        /* Option number 0 is reserved (RFC 7252 §12.2) and libcoap cannot
+         * encode it again: treat it as a format error. */
+        if (olen > len - copied || olen > UINT16_MAX || it.number == 0) {
             err = EIM_ERR_DECODE;
             goto out;
         }
+        bool repeated = msg->option_count > 0 &&
+                        msg->options[msg->option_count - 1].number == it.number &&
+                        !option_repeatable((uint16_t)it.number);
         eim_coap_option_t *o = &msg->options[msg->option_count++];
         o->number = (uint16_t)it.number;
         o->len = (uint16_t)olen;
@@ -179,6 +212,16 @@ eim_err_t eim_coap_parse(const uint8_t *data, size_t len, eim_coap_message_t *ms
         o->value = msg->owned + copied;
         copied += olen;
 
+        if (repeated) {
+            /* §5.4.5: a repeat is an unrecognised option (libcoap cannot
+             * encode it again either). */
+            msg->repeated_option = true;
+            if ((o->number & 1) && !msg->unknown_critical) {
+                msg->unknown_critical = true;
+                msg->unknown_critical_number = o->number;
+            }
+            continue;
+        }
         switch (o->number) {
         case EIM_COAP_OPTION_URI_PATH:
             err = append_path_segment(msg->uri_path, &path_used, o->value, o->len, first_segment);
@@ -336,7 +379,16 @@ eim_err_t eim_coap_build(const eim_coap_message_t *msg, uint8_t *out, size_t out
     coap_opt_t *opt;
     uint32_t previous = 0;
     coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
+    size_t index = 0;
     while ((opt = coap_option_next(&it)) != NULL) {
+        /* libcoap adds options of its own (Hop-Limit next to Proxy-Uri,
+         * RFC 8768): refuse rather than send what the caller did not ask. */
+        if (index == msg->option_count || msg->options[order[index]].number != it.number ||
+            msg->options[order[index]].len != coap_opt_length(opt)) {
+            err = EIM_ERR_INVALID_ARG;
+            goto out;
+        }
+        index++;
         uint32_t delta = it.number - previous;
         size_t n = coap_opt_encode(out + pos, out_cap - pos, (uint16_t)delta, coap_opt_value(opt),
                                    coap_opt_length(opt));
@@ -346,6 +398,10 @@ eim_err_t eim_coap_build(const eim_coap_message_t *msg, uint8_t *out, size_t out
         }
         pos += n;
         previous = it.number;
+    }
+    if (index != msg->option_count) {
+        err = EIM_ERR_INVALID_ARG;
+        goto out;
     }
     if (msg->payload_len) {
         if (out_cap - pos < 1 + msg->payload_len) {

@@ -117,6 +117,7 @@ typedef struct {
     uint32_t size2;
     bool unknown_critical; /* an unrecognised critical option (RFC 7252 §5.4.1) */
     uint16_t unknown_critical_number;
+    bool repeated_option; /* a non-repeatable option occurs twice (§5.4.5) */
 
     uint8_t *owned; /* parser's copy of option values + payload */
 } eim_coap_message_t;
@@ -129,7 +130,9 @@ void eim_coap_codec_init(void);
  * release it with eim_coap_message_clear (also safe after a failure).
  * EIM_ERR_DECODE: not a well-formed CoAP message; EIM_ERR_LIMIT: more than
  * EIM_COAP_MAX_OPTIONS options or a Uri-Path longer than
- * EIM_COAP_MAX_URI_PATH.
+ * EIM_COAP_MAX_URI_PATH. A message with a repeated non-repeatable option
+ * parses (repeated_option is set; the repeat of a critical option is
+ * reported as unknown_critical) but cannot be built again.
  */
 eim_err_t eim_coap_parse(const uint8_t *data, size_t len, eim_coap_message_t *msg);
 void eim_coap_message_clear(eim_coap_message_t *msg);
@@ -162,7 +165,9 @@ eim_err_t eim_coap_add_block_option(eim_coap_message_t *msg, uint16_t number,
 /*
  * Serialises msg into out (capacity out_cap), *out_len = bytes written.
  * EIM_ERR_BUFFER when out is too small, EIM_ERR_INVALID_ARG for a message
- * that cannot be encoded (token > 8 bytes, option value > 65535 bytes).
+ * that cannot be encoded (token > 8 bytes, option value > 65535 bytes, a
+ * repeated non-repeatable option, or an option list libcoap would change,
+ * e.g. Proxy-Uri to which it adds Hop-Limit).
  */
 eim_err_t eim_coap_build(const eim_coap_message_t *msg, uint8_t *out, size_t out_cap,
                          size_t *out_len);

@@ -178,7 +178,8 @@ static void activity_unlink(eim_coap_endpoint_t *ep, session_t *s)
 
 static void activity_touch(eim_coap_endpoint_t *ep, session_t *s)
 {
-    activity_unlink(ep, s);
+    if (s->older != NULL || s->newer != NULL || ep->oldest == s)
+        activity_unlink(ep, s);
     s->older = ep->newest;
     if (ep->newest)
         ep->newest->newer = s;
