@@ -8,7 +8,11 @@
  * A second signal skips the wait.
  *
  * Listeners: the admin HTTP listener always; the HTTPS listener (TLS from
- * server/tls/ under the same HTTP server) when https.enabled. Its routes
+ * server/tls/ under the same HTTP server) when https.enabled; the CoAP over
+ * DTLS listeners (server/dtls/, SGP.32 §6.2) when coaps.enabled, whose
+ * application records go to coaps_data below until the CoAP layer takes
+ * them. On shutdown the DTLS sessions are parked and written to the
+ * database (so devices resume after the restart) before the pool closes. Its routes
  * are mounted in https_route below: ESipa (SGP.32 §6.1, §6.4) and the
  * operators' REST API come with later work.
  */
@@ -23,6 +27,7 @@
 #include "proto/base/log.h"
 #include "proto/base/metrics.h"
 #include "server/admin.h"
+#include "server/dtls/dtls_server.h"
 #include "server/http/http_server.h"
 #include "server/tls/tls_context.h"
 #include "storage/migrations.h"
@@ -40,6 +45,9 @@ typedef struct {
     eim_http_server_t *admin_server;
     eim_http_server_t *https_server;
     eim_tls_context_t *tls;
+    eim_tls_context_t *dtls;
+    eim_dtls_server_t *coaps_server;
+    bool coaps_flushed;
     eim_admin_t admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
@@ -122,6 +130,12 @@ static void finish(app_t *app)
     if (app->tls)
         eim_tls_context_release(app->tls); /* the listener holds its own reference */
     app->tls = NULL;
+    if (app->coaps_server)
+        eim_dtls_server_close(app->coaps_server);
+    app->coaps_server = NULL;
+    if (app->dtls)
+        eim_tls_context_release(app->dtls);
+    app->dtls = NULL;
     eim_pg_pool_close(app->pool, on_pool_closed, app);
     /* the loop ends when the last handle is closed */
 }
@@ -133,6 +147,8 @@ static size_t in_flight(const app_t *app)
         n += eim_http_server_in_flight(app->admin_server);
     if (app->https_server)
         n += eim_http_server_in_flight(app->https_server);
+    if (app->coaps_server)
+        n += eim_dtls_server_in_flight(app->coaps_server) + (app->coaps_flushed ? 0 : 1);
     return n;
 }
 
@@ -149,6 +165,11 @@ static void on_drain_tick(uv_timer_t *timer)
         eim_log_warn("shutdown deadline reached; abandoning in-flight work", "in_flight", n);
         finish(app);
     }
+}
+
+static void on_coaps_flushed(void *ctx)
+{
+    ((app_t *)ctx)->coaps_flushed = true;
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -168,6 +189,11 @@ static void on_signal(uv_signal_t *handle, int signum)
         eim_http_server_stop_accepting(app->admin_server);
     if (app->https_server)
         eim_http_server_stop_accepting(app->https_server);
+    if (app->coaps_server) {
+        /* park and persist every session: devices resume after the restart */
+        eim_dtls_server_stop_accepting(app->coaps_server);
+        eim_dtls_server_flush(app->coaps_server, on_coaps_flushed, app);
+    }
     app->deadline_ns = uv_hrtime() + (uint64_t)app->cfg->shutdown.deadline_ms * 1000000ull;
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
 }
@@ -222,6 +248,101 @@ static bool start_https(app_t *app)
     eim_log_info("listening", "listener", "https", "protocol", "https", "address",
                  eim_http_server_address(app->https_server), "raw_public_key",
                  eim_tls_context_has_raw_public_key(app->tls) ? "true" : "false");
+    return true;
+}
+
+/* Until the CoAP layer (server/coap/) takes the records: logged, dropped. */
+static void coaps_data(eim_dtls_session_t *session, const uint8_t *data, size_t len, void *ctx)
+{
+    (void)ctx;
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", len);
+    (void)data;
+    eim_log_debug("coaps record without a handler", "session", eim_dtls_session_key_hex(session),
+                  "bytes", n);
+}
+
+/* The 32-byte park key from a file of 64 hex characters. */
+static bool read_park_key(const char *path, uint8_t key[32])
+{
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return false;
+    char text[80] = "";
+    size_t n = fread(text, 1, sizeof(text) - 1, file);
+    fclose(file);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+        n--;
+    if (n != 64)
+        return false;
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(text + 2 * i, "%2x", &v) != 1)
+            return false;
+        key[i] = (uint8_t)v;
+    }
+    memset(text, 0, sizeof(text));
+    return true;
+}
+
+static bool start_coaps(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->coaps.enabled)
+        return true;
+    char error[256];
+    eim_tls_context_options_t tls_options = {
+        .transport = cfg->coaps.dtls13 ? EIM_TLS_DATAGRAM : EIM_TLS_DATAGRAM_12,
+        .certificate_chain = cfg->keys.tls_certificate_chain,
+        .private_key = cfg->keys.tls_private_key,
+        .raw_public_key = cfg->coaps.raw_public_key ? cfg->keys.tls_raw_public_key : NULL,
+        .ticket_rotation_ms = cfg->https.ticket_rotation_ms,
+    };
+    if (eim_tls_context_new(app->loop, &tls_options, &app->dtls, error, sizeof(error)) != EIM_OK) {
+        eim_log_error("cannot set up DTLS", "reason", error);
+        return false;
+    }
+    uint8_t park_key[32];
+    bool have_key = cfg->coaps.park_key[0] != '\0';
+    if (have_key && !read_park_key(cfg->coaps.park_key, park_key)) {
+        eim_log_error("coaps.park_key must name a file with 64 hex characters", "path",
+                      cfg->coaps.park_key);
+        return false;
+    }
+    eim_dtls_server_options_t options;
+    eim_dtls_server_options_default(&options);
+    options.listen[options.listen_count++] = cfg->coaps.listen;
+    if (cfg->coaps.listen_ipv6[0])
+        options.listen[options.listen_count++] = cfg->coaps.listen_ipv6;
+    options.tls = app->dtls;
+    options.pool = have_key ? app->pool : NULL; /* a per-process key cannot reopen rows */
+    options.instance_id = cfg->eim.id;
+    options.park_key = have_key ? park_key : NULL;
+    options.mtu = cfg->coaps.mtu;
+    options.receive_buffer = cfg->coaps.receive_buffer_bytes;
+    options.max_sessions = cfg->coaps.max_sessions;
+    options.max_handshakes = cfg->coaps.max_handshakes;
+    options.handshake_rate_per_prefix = cfg->coaps.handshake_rate_per_prefix;
+    options.handshake_timeout_ms = cfg->coaps.handshake_timeout_ms;
+    options.park_after_ms = cfg->coaps.park_after_ms;
+    options.lifetime_ms = (int64_t)cfg->coaps.lifetime_s * 1000;
+    options.cookie_rotation_ms = cfg->coaps.cookie_rotation_ms;
+    options.dtls13 = cfg->coaps.dtls13;
+    options.on_data = coaps_data;
+    options.ctx = app;
+    options.metrics = app->metrics;
+    eim_err_t err =
+        eim_dtls_server_start(app->loop, &options, &app->coaps_server, error, sizeof(error));
+    memset(park_key, 0, sizeof(park_key));
+    if (err) {
+        eim_log_error("cannot start the coaps listener", "reason", error);
+        return false;
+    }
+    char port[16];
+    snprintf(port, sizeof(port), "%d", eim_dtls_server_port(app->coaps_server, 0));
+    eim_log_info("listening", "listener", "coaps", "protocol", "dtls", "address", cfg->coaps.listen,
+                 "port", port, "dtls13", cfg->coaps.dtls13 ? "true" : "false", "parking",
+                 have_key ? "persistent" : "per-process");
     return true;
 }
 
@@ -283,7 +404,7 @@ int eim_app_serve(const eim_config_t *cfg)
         eim_log_info("listening", "listener", "admin", "protocol", "http", "address",
                      eim_http_server_address(app.admin_server), "endpoints",
                      "/livez /readyz /metrics");
-        if (!start_https(&app)) {
+        if (!start_https(&app) || !start_coaps(&app)) {
             code = EIM_EXIT_CONFIG;
             finish(&app);
         } else {

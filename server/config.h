@@ -46,6 +46,23 @@ typedef struct {
         int ticket_rotation_ms;
     } https;
     struct {
+        bool enabled;
+        char *listen;
+        char *listen_ipv6;
+        bool dtls13;
+        bool raw_public_key;
+        int mtu;
+        int receive_buffer_bytes;
+        int max_sessions;
+        int max_handshakes;
+        int handshake_rate_per_prefix;
+        int handshake_timeout_ms;
+        int park_after_ms;
+        int lifetime_s;
+        int cookie_rotation_ms;
+        char *park_key;
+    } coaps;
+    struct {
         int deadline_ms;
     } shutdown;
     struct {

@@ -39,9 +39,15 @@ eim_err_t eim_migrations_validate(const eim_migration_t *list, size_t count, cha
         const eim_migration_t *m = &list[i];
         char prefix[8];
         snprintf(prefix, sizeof(prefix), "%04d_", m->version);
-        if (m->version != (int)i + 1) {
-            fail(error, error_size, "migration %s: expected version %zu (versions must rise by 1)",
-                 m->name, i + 1);
+        /* versions rise; a gap is allowed for numbers reserved by work on
+         * other branches (each version is applied when missing) */
+        if (i == 0 && m->version != 1) {
+            fail(error, error_size, "migration %s: expected version 1 first", m->name);
+            return EIM_ERR_INVALID_ARG;
+        }
+        if (i > 0 && m->version <= list[i - 1].version) {
+            fail(error, error_size, "migration %s: versions must rise (after %d)", m->name,
+                 list[i - 1].version);
             return EIM_ERR_INVALID_ARG;
         }
         if (strncmp(m->name, prefix, 5) != 0 || !m->name[5]) {

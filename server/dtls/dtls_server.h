@@ -41,8 +41,12 @@ typedef struct eim_pg_pool eim_pg_pool_t;
 typedef struct eim_tls_context eim_tls_context_t;
 
 #define EIM_DTLS_MAX_LISTEN 8
-#define EIM_DTLS_CID_SIZE   8 /* server-chosen CID length (bytes), fixed */
+#define EIM_DTLS_CID_SIZE   8  /* server-chosen CID length (bytes), fixed */
 #define EIM_DTLS_KEY_SIZE   16 /* session key: 8-byte CID + 8-byte random id */
+/* Records a session loaded from the database skips in its write sequence
+ * (and so in its AES-CCM nonces): more than any instance can send between
+ * two writes of the row. */
+#define EIM_DTLS_SEQUENCE_GAP (1ULL << 24)
 
 typedef enum {
     EIM_DTLS_VERSION_1_2 = 12,
@@ -63,8 +67,9 @@ typedef struct {
      * eim_dtls_server_port) */
     const char *listen[EIM_DTLS_MAX_LISTEN];
     size_t listen_count;
-    eim_tls_context_t *tls; /* certificate chain / raw public key; borrowed (a reference is taken) */
-    eim_pg_pool_t *pool;    /* parked sessions in PostgreSQL; NULL: in memory only */
+    eim_tls_context_t
+        *tls;            /* certificate chain / raw public key; borrowed (a reference is taken) */
+    eim_pg_pool_t *pool; /* parked sessions in PostgreSQL; NULL: in memory only */
     const char *instance_id; /* written with parked rows (diagnostics); may be NULL */
     /* 32-byte key sealing parked sessions (shared by instances sharing the
      * database); NULL: random per process (parked state does not survive a
@@ -76,8 +81,8 @@ typedef struct {
     int max_handshakes;            /* concurrent handshakes in progress */
     int handshake_rate_per_prefix; /* new handshakes per second per /24 (IPv4) or /56 (IPv6) */
     int handshake_timeout_ms;
-    int park_after_ms;     /* DTLS 1.2 session idle this long gets parked; 0: never */
-    int64_t lifetime_ms;   /* a session idle this long (live or parked) expires */
+    int park_after_ms;      /* DTLS 1.2 session idle this long gets parked; 0: never */
+    int64_t lifetime_ms;    /* a session idle this long (live or parked) expires */
     int cookie_rotation_ms; /* cookie secret lifetime; previous kept one more period */
     bool dtls13;            /* offer DTLS 1.3 besides 1.2 */
     eim_dtls_on_data on_data;
@@ -116,6 +121,10 @@ void eim_dtls_server_close(eim_dtls_server_t *server);
 /* The local port of listen address index (after binding port 0). */
 int eim_dtls_server_port(const eim_dtls_server_t *server, size_t index);
 
+/* Rotates the cookie secret now (the timer does it every
+ * cookie_rotation_ms); the previous secret stays valid one more period. */
+void eim_dtls_server_rotate_cookie_secret(eim_dtls_server_t *server);
+
 /* Counts (for tests and the benchmark). */
 size_t eim_dtls_server_live_sessions(const eim_dtls_server_t *server);
 size_t eim_dtls_server_parked_sessions(const eim_dtls_server_t *server);
@@ -147,6 +156,9 @@ eim_dtls_version_t eim_dtls_session_version(const eim_dtls_session_t *session);
 const char *eim_dtls_session_identity(const eim_dtls_session_t *session);
 /* Whether the session is closed. */
 bool eim_dtls_session_closed(const eim_dtls_session_t *session);
+/* Whether the session is parked right now (informational: parking is
+ * transparent). */
+bool eim_dtls_session_parked(const eim_dtls_session_t *session);
 /* Upper-layer slot (e.g. the CoAP state); the server never touches it. */
 void eim_dtls_session_set_user(eim_dtls_session_t *session, void *user);
 void *eim_dtls_session_user(const eim_dtls_session_t *session);

@@ -19,6 +19,12 @@
 #define CIPHER_LIST                                                                                \
     "TLS13-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256"
 
+/* DTLS adds CCM-8 (RFC 7251, RFC 8446 TLS_AES_128_CCM_8_SHA256) first:
+ * 8 bytes less per record on constrained links. */
+#define DTLS_CIPHER_LIST                                                                           \
+    "TLS13-AES128-GCM-SHA256:TLS13-AES128-CCM-8-SHA256:ECDHE-ECDSA-AES128-CCM-8:"                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256"
+
 #define TICKET_KEY_SIZE 16 /* AES-128-GCM */
 #define TICKET_IV_SIZE  12
 #define TICKET_TAG_SIZE 16
@@ -151,12 +157,13 @@ static int ticket_callback(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_N
 static eim_err_t configure(eim_tls_context_t *ctx, WOLFSSL_CTX *wctx,
                            const eim_tls_context_options_t *options, char *error, size_t error_size)
 {
-    int rc = wolfSSL_CTX_SetMinVersion(wctx, WOLFSSL_TLSV1_2);
+    bool datagram = options->transport != EIM_TLS_STREAM;
+    int rc = wolfSSL_CTX_SetMinVersion(wctx, datagram ? WOLFSSL_DTLSV1_2 : WOLFSSL_TLSV1_2);
     if (rc != WOLFSSL_SUCCESS) {
         fail(error, error_size, "cannot set the minimum TLS version", NULL, rc);
         return EIM_ERR_CRYPTO;
     }
-    rc = wolfSSL_CTX_set_cipher_list(wctx, CIPHER_LIST);
+    rc = wolfSSL_CTX_set_cipher_list(wctx, datagram ? DTLS_CIPHER_LIST : CIPHER_LIST);
     if (rc != WOLFSSL_SUCCESS) {
         fail(error, error_size, "cannot set the cipher suites", NULL, rc);
         return EIM_ERR_CRYPTO;
@@ -199,9 +206,12 @@ static eim_err_t load_private_key(WOLFSSL_CTX *wctx, const eim_tls_context_optio
     return EIM_OK;
 }
 
-static WOLFSSL_CTX *new_wolfssl_ctx(void)
+static WOLFSSL_CTX *new_wolfssl_ctx(eim_tls_transport_t transport)
 {
-    WOLFSSL_CTX *wctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+    WOLFSSL_METHOD *method = transport == EIM_TLS_DATAGRAM      ? wolfDTLS_server_method()
+                             : transport == EIM_TLS_DATAGRAM_12 ? wolfDTLSv1_2_server_method()
+                                                                : wolfSSLv23_server_method();
+    WOLFSSL_CTX *wctx = wolfSSL_CTX_new(method);
     if (!wctx) {
         /* wolfSSL_CTX_new fails only when allocation fails */
         fprintf(stderr, "eimd: out of memory creating a TLS context\n");
@@ -244,7 +254,7 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
         goto out;
     }
 
-    ctx->x509 = new_wolfssl_ctx();
+    ctx->x509 = new_wolfssl_ctx(options->transport);
     err = configure(ctx, ctx->x509, options, error, error_size);
     if (err)
         goto out;
@@ -260,7 +270,7 @@ eim_err_t eim_tls_context_new(uv_loop_t *loop, const eim_tls_context_options_t *
         goto out;
 
     if (options->raw_public_key) {
-        ctx->rpk = new_wolfssl_ctx();
+        ctx->rpk = new_wolfssl_ctx(options->transport);
         err = configure(ctx, ctx->rpk, options, error, error_size);
         if (err)
             goto out;

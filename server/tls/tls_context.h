@@ -19,6 +19,11 @@
  * libuv timer; tickets under the previous key are still accepted and
  * renewed, so a ticket lives between one and two rotation periods.
  *
+ * The same contexts serve DTLS (CoAP over DTLS, server/dtls/) when built
+ * with a datagram transport: DTLS 1.2 (RFC 6347) minimum, DTLS 1.3
+ * (RFC 9147) optional, and TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (RFC 7251)
+ * added first for constrained devices.
+ *
  * The context is reference-counted: the application holds one reference
  * and each listener using it another; the last release closes the timer
  * and frees the wolfSSL objects. Loop thread only.
@@ -37,7 +42,14 @@ typedef struct eim_tls_context eim_tls_context_t;
 /* wolfSSL's context type, kept opaque here so users need no wolfSSL headers. */
 typedef struct WOLFSSL_CTX eim_wolfssl_ctx_t;
 
+typedef enum {
+    EIM_TLS_STREAM = 0,      /* TLS 1.2 + 1.3 over TCP */
+    EIM_TLS_DATAGRAM = 1,    /* DTLS 1.2 + 1.3 over UDP */
+    EIM_TLS_DATAGRAM_12 = 2, /* DTLS 1.2 only */
+} eim_tls_transport_t;
+
 typedef struct {
+    eim_tls_transport_t transport;
     const char *certificate_chain; /* PEM file: server certificate, then its CA(s) */
     const char *private_key;       /* PEM file: the certificate's key */
     const char *raw_public_key;    /* DER SubjectPublicKeyInfo of the same key; NULL: no RPK */

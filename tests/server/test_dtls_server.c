@@ -1,0 +1,748 @@
+/*
+ * The DTLS session layer (server/dtls/) against in-process wolfSSL DTLS
+ * clients over loopback UDP: DTLS 1.2 (RFC 6347) and 1.3 (RFC 9147),
+ * Connection IDs (RFC 9146), the stateless cookie exchange with secret
+ * rotation, X.509 and raw public key (RFC 7250) server authentication,
+ * migration to a new address (and none for forged or replayed records),
+ * parking and resumption (in memory and, with EIMD_TEST_DSN, from
+ * PostgreSQL after a restart) without a new handshake, AES-CCM nonce
+ * uniqueness across park/unpark/restart cycles, and the limits.
+ *
+ * Everything runs on one thread: the test drives the client's wolfSSL
+ * calls and runs the server's loop in between (UV_RUN_NOWAIT).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "proto/base/memory.h"
+#include "proto/base/metrics.h"
+#include "server/config.h"
+#include "server/dtls/dtls_server.h"
+#include "server/keygen.h"
+#include "server/tls/tls_context.h"
+#include "storage/migrations.h"
+#include "storage/pg_pool.h"
+#include "tests/support/support.h"
+
+static char keys_dir[64];
+static char ca_path[128], chain_path[128], key_path[128], rpk_path[128];
+static const uint8_t park_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+typedef struct {
+    uv_loop_t loop;
+    eim_tls_context_t *tls;
+    eim_metrics_t *metrics;
+    eim_dtls_server_t *server;
+    eim_pg_pool_t *pool;
+    eim_dtls_session_t *last; /* referenced */
+    int port;
+    int closed_calls;
+} fixture_t;
+
+#define MAX_NONCES 512
+
+typedef struct {
+    WOLFSSL_CTX *ctx;
+    WOLFSSL *ssl;
+    int fd;
+    struct sockaddr_in server;
+    uint8_t last_sent[2048];
+    size_t last_sent_len;
+    size_t own_cid_len;
+    uint64_t nonces[MAX_NONCES]; /* epoch << 48 ^ explicit nonce, server records */
+    size_t nonce_count;
+    int duplicate_nonces;
+    bool ccm;
+} client_t;
+
+/* ---- server fixture ---------------------------------------------------- */
+
+static void on_data(eim_dtls_session_t *session, const uint8_t *data, size_t len, void *ctx)
+{
+    fixture_t *f = ctx;
+    if (f->last != session) {
+        if (f->last)
+            eim_dtls_session_unref(f->last);
+        f->last = eim_dtls_session_ref(session);
+    }
+    assert_int_equal(eim_dtls_send(session, data, len), EIM_OK); /* echo */
+}
+
+static void on_closed(eim_dtls_session_t *session, void *ctx)
+{
+    (void)session;
+    fixture_t *f = ctx;
+    f->closed_calls++;
+}
+
+static void start_server(fixture_t *f, void (*tune)(eim_dtls_server_options_t *))
+{
+    eim_dtls_server_options_t o;
+    eim_dtls_server_options_default(&o);
+    o.listen[0] = "127.0.0.1:0";
+    o.listen_count = 1;
+    o.tls = f->tls;
+    o.pool = f->pool;
+    o.park_key = park_key;
+    o.instance_id = "test";
+    o.on_data = on_data;
+    o.on_closed = on_closed;
+    o.ctx = f;
+    o.metrics = f->metrics;
+    if (tune)
+        tune(&o);
+    char error[256] = "";
+    eim_err_t err = eim_dtls_server_start(&f->loop, &o, &f->server, error, sizeof(error));
+    if (err)
+        fail_msg("server start: %s", error);
+    f->port = eim_dtls_server_port(f->server, 0);
+    assert_true(f->port > 0);
+}
+
+static void stop_server(fixture_t *f)
+{
+    if (f->last) {
+        eim_dtls_session_unref(f->last);
+        f->last = NULL;
+    }
+    if (f->server)
+        eim_dtls_server_close(f->server);
+    f->server = NULL;
+    for (int i = 0; i < 10; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+static int fixture_setup(void **state)
+{
+    fixture_t *f = EIM_NEW(fixture_t);
+    uv_loop_init(&f->loop);
+    f->metrics = eim_metrics_new();
+    eim_tls_context_options_t to = {
+        .transport = EIM_TLS_DATAGRAM,
+        .certificate_chain = chain_path,
+        .private_key = key_path,
+        .raw_public_key = rpk_path,
+        .ticket_rotation_ms = 3600000,
+    };
+    char error[256];
+    if (eim_tls_context_new(&f->loop, &to, &f->tls, error, sizeof(error)) != EIM_OK)
+        fail_msg("tls context: %s", error);
+    *state = f;
+    return 0;
+}
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static int fixture_teardown(void **state)
+{
+    fixture_t *f = *state;
+    stop_server(f);
+    if (f->pool)
+        eim_pg_pool_close(f->pool, NULL, NULL);
+    eim_tls_context_release(f->tls);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_walk(&f->loop, close_walk, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    eim_metrics_free(f->metrics);
+    free(f);
+    return 0;
+}
+
+static double metric(fixture_t *f, const char *series)
+{
+    eim_buf_t out;
+    eim_buf_init(&out, 1 << 20);
+    assert_int_equal(eim_metrics_render(f->metrics, &out), EIM_OK);
+    assert_int_equal(eim_buf_append_byte(&out, 0), EIM_OK);
+    double value = 0;
+    size_t n = strlen(series);
+    for (const char *line = (const char *)out.data; line && *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            value = strtod(line + n + 1, NULL);
+            break;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    eim_buf_free(&out);
+    return value;
+}
+
+static void pump(fixture_t *f, int ms)
+{
+    uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000ull;
+    do {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    } while (uv_hrtime() < end);
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Records every explicit nonce the server used under its epoch>=1 keys. */
+static void note_nonces(client_t *c, const uint8_t *d, size_t len)
+{
+    size_t off = 0;
+    while (off + 13 <= len) {
+        uint8_t type = d[off];
+        uint64_t epoch = be(d + off + 3, 2);
+        size_t header = type == 25 ? 11 + c->own_cid_len + 2 : 13;
+        if (off + header > len)
+            return;
+        size_t rlen = (size_t)be(d + off + header - 2, 2);
+        if (off + header + rlen > len)
+            return;
+        if (epoch >= 1 && c->ccm && rlen >= 8) {
+            uint64_t id = epoch << 48 ^ be(d + off + header, 8);
+            for (size_t i = 0; i < c->nonce_count; i++)
+                if (c->nonces[i] == id)
+                    c->duplicate_nonces++;
+            if (c->nonce_count < MAX_NONCES)
+                c->nonces[c->nonce_count++] = id;
+        }
+        off += header + rlen;
+    }
+}
+
+static int client_recv(WOLFSSL *ssl, char *buf, int size, void *ctx)
+{
+    (void)ssl;
+    client_t *c = ctx;
+    ssize_t n = recv(c->fd, buf, (size_t)size, MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? WOLFSSL_CBIO_ERR_WANT_READ
+                                                       : WOLFSSL_CBIO_ERR_GENERAL;
+    note_nonces(c, (const uint8_t *)buf, (size_t)n);
+    return (int)n;
+}
+
+static int client_send(WOLFSSL *ssl, char *buf, int size, void *ctx)
+{
+    (void)ssl;
+    client_t *c = ctx;
+    if ((size_t)size <= sizeof(c->last_sent)) {
+        memcpy(c->last_sent, buf, (size_t)size);
+        c->last_sent_len = (size_t)size;
+    }
+    ssize_t n =
+        sendto(c->fd, buf, (size_t)size, 0, (struct sockaddr *)&c->server, sizeof(c->server));
+    return n < 0 ? WOLFSSL_CBIO_ERR_GENERAL : (int)n;
+}
+
+static int udp_socket(const char *source)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, source, &a.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+typedef struct {
+    WOLFSSL_METHOD *(*method)(void);
+    const char *ciphers;
+    bool rpk;
+    bool cid;
+    const char *source;
+} client_options_t;
+
+static client_t *client_new(int port, const client_options_t *o)
+{
+    client_t *c = EIM_NEW(client_t);
+    c->ctx = wolfSSL_CTX_new(o->method());
+    assert_non_null(c->ctx);
+    if (o->ciphers)
+        assert_int_equal(wolfSSL_CTX_set_cipher_list(c->ctx, o->ciphers), WOLFSSL_SUCCESS);
+    c->ccm = o->ciphers && strstr(o->ciphers, "CCM");
+    int groups[] = {WOLFSSL_ECC_SECP256R1};
+    assert_int_equal(wolfSSL_CTX_set_groups(c->ctx, groups, 1), WOLFSSL_SUCCESS);
+    if (o->rpk) {
+        const char types[] = {WOLFSSL_CERT_TYPE_RPK};
+        assert_int_equal(wolfSSL_CTX_set_server_cert_type(c->ctx, types, 1), WOLFSSL_SUCCESS);
+        wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_NONE, NULL); /* the IPA pins the SPKI */
+    } else {
+        assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, ca_path, NULL), WOLFSSL_SUCCESS);
+        wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_PEER, NULL);
+    }
+    c->ssl = wolfSSL_new(c->ctx);
+    assert_non_null(c->ssl);
+    c->fd = udp_socket(o->source ? o->source : "127.0.0.1");
+    c->server.sin_family = AF_INET;
+    c->server.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, "127.0.0.1", &c->server.sin_addr);
+    wolfSSL_SSLSetIORecv(c->ssl, client_recv);
+    wolfSSL_SSLSetIOSend(c->ssl, client_send);
+    wolfSSL_SetIOReadCtx(c->ssl, c);
+    wolfSSL_SetIOWriteCtx(c->ssl, c);
+    wolfSSL_dtls_set_using_nonblock(c->ssl, 1);
+    wolfSSL_dtls_set_peer(c->ssl, &c->server, sizeof(c->server));
+    if (o->cid) {
+        unsigned char own[4] = {0xC1, 0xC2, 0xC3, 0xC4};
+        assert_int_equal(wolfSSL_dtls_cid_use(c->ssl), WOLFSSL_SUCCESS);
+        assert_int_equal(wolfSSL_dtls_cid_set(c->ssl, own, sizeof(own)), WOLFSSL_SUCCESS);
+        c->own_cid_len = sizeof(own);
+    }
+    return c;
+}
+
+static void client_free(client_t *c)
+{
+    wolfSSL_free(c->ssl);
+    wolfSSL_CTX_free(c->ctx);
+    close(c->fd);
+    free(c);
+}
+
+static int client_handshake(fixture_t *f, client_t *c)
+{
+    uint64_t end = uv_hrtime() + 5000000000ull;
+    for (;;) {
+        int rc = wolfSSL_connect(c->ssl);
+        if (rc == WOLFSSL_SUCCESS)
+            return 0;
+        int e = wolfSSL_get_error(c->ssl, rc);
+        if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE)
+            return e;
+        if (uv_hrtime() > end)
+            return -1;
+        pump(f, 2);
+    }
+}
+
+static void connect_ok(fixture_t *f, client_t *c)
+{
+    int e = client_handshake(f, c);
+    if (e) {
+        char reason[80];
+        wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
+        fail_msg("handshake failed: %d %s", e, reason);
+    }
+}
+
+/* Sends msg and waits for the echo. Returns false on timeout. */
+static bool roundtrip(fixture_t *f, client_t *c, const char *msg)
+{
+    assert_int_equal(wolfSSL_write(c->ssl, msg, (int)strlen(msg)), (int)strlen(msg));
+    char buf[512];
+    uint64_t end = uv_hrtime() + 2000000000ull;
+    while (uv_hrtime() < end) {
+        pump(f, 2);
+        int n = wolfSSL_read(c->ssl, buf, sizeof(buf) - 1);
+        if (n > 0) {
+            buf[n] = '\0';
+            assert_string_equal(buf, msg);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void rebind(client_t *c, const char *source)
+{
+    close(c->fd);
+    c->fd = udp_socket(source);
+}
+
+static int local_port(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    return ntohs(a.sin_port);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_dtls12_x509_cid(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_string_equal(wolfSSL_get_cipher_name(c->ssl), "ECDHE-ECDSA-AES128-CCM-8");
+    assert_true(roundtrip(f, c, "hello 1.2"));
+    assert_non_null(f->last);
+    assert_int_equal(eim_dtls_session_version(f->last), EIM_DTLS_VERSION_1_2);
+    /* the key starts with the CID the client must put in its records */
+    unsigned char *tx = NULL;
+    assert_int_equal(wolfSSL_dtls_cid_get0_tx(c->ssl, &tx), WOLFSSL_SUCCESS);
+    assert_memory_equal(tx, eim_dtls_session_key(f->last), EIM_DTLS_CID_SIZE);
+    assert_int_equal(strlen(eim_dtls_session_key_hex(f->last)), 2 * EIM_DTLS_KEY_SIZE);
+    char expect[64];
+    snprintf(expect, sizeof(expect), "127.0.0.1:%d", local_port(c->fd));
+    assert_string_equal(eim_dtls_session_peer(f->last), expect);
+    assert_null(eim_dtls_session_identity(f->last));
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 1);
+    assert_true(metric(f, "eimd_dtls_cookie_exchanges_total") >= 1);
+    assert_true(metric(f, "eimd_dtls_sessions{state=\"live\",version=\"1.2\"}") == 1);
+    /* close_notify from the client ends the session */
+    wolfSSL_shutdown(c->ssl);
+    pump(f, 20);
+    assert_int_equal(f->closed_calls, 1);
+    assert_true(eim_dtls_session_closed(f->last));
+    assert_int_equal(eim_dtls_send(f->last, (const uint8_t *)"x", 1), EIM_ERR_CONFLICT);
+    client_free(c);
+}
+
+static void short_park(eim_dtls_server_options_t *o)
+{
+    o->park_after_ms = 100;
+}
+
+static void test_dtls13_rpk_stays_live(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, short_park);
+    client_options_t o = {wolfDTLSv1_3_client_method, NULL, true, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    int type = -1;
+    assert_int_equal(wolfSSL_get_negotiated_server_cert_type(c->ssl, &type), WOLFSSL_SUCCESS);
+    assert_int_equal(type, WOLFSSL_CERT_TYPE_RPK);
+    assert_true(roundtrip(f, c, "hello 1.3"));
+    assert_int_equal(eim_dtls_session_version(f->last), EIM_DTLS_VERSION_1_3);
+    pump(f, 400); /* past the park threshold: DTLS 1.3 cannot be exported */
+    assert_false(eim_dtls_session_parked(f->last));
+    assert_int_equal(eim_dtls_server_parked_sessions(f->server), 0);
+    assert_true(metric(f, "eimd_dtls_sessions{state=\"live\",version=\"1.3\"}") == 1);
+    assert_true(metric(f, "eimd_dtls_sessions_unparkable") == 1);
+    /* migration works for 1.3 too (unified header with CID) */
+    rebind(c, "127.0.0.1");
+    assert_true(roundtrip(f, c, "moved 1.3"));
+    assert_true(metric(f, "eimd_dtls_cid_migrations_total") == 1);
+    client_free(c);
+}
+
+static void test_cookie_survives_rotation(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLSv1_2_client_method, NULL, false, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    /* ClientHello 1 -> HelloVerifyRequest under the current secret */
+    assert_int_not_equal(wolfSSL_connect(c->ssl), WOLFSSL_SUCCESS);
+    pump(f, 10);
+    assert_true(metric(f, "eimd_dtls_cookie_exchanges_total") == 1);
+    /* the secret rotates before ClientHello 2 arrives: still accepted */
+    eim_dtls_server_rotate_cookie_secret(f->server);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "after rotation"));
+    assert_true(metric(f, "eimd_dtls_cookie_exchanges_total") == 1);
+    /* a ClientHello with a cookie made up by the client gets no session */
+    client_free(c);
+    c = client_new(f->port, &o);
+    assert_int_not_equal(wolfSSL_connect(c->ssl), WOLFSSL_SUCCESS);
+    pump(f, 10);
+    eim_dtls_server_rotate_cookie_secret(f->server);
+    eim_dtls_server_rotate_cookie_secret(f->server); /* now two periods old */
+    assert_int_not_equal(wolfSSL_connect(c->ssl), WOLFSSL_SUCCESS);
+    pump(f, 10);
+    assert_true(metric(f, "eimd_dtls_cookie_exchanges_total") == 3);
+    assert_int_equal(eim_dtls_server_live_sessions(f->server), 1);
+    client_free(c);
+}
+
+static void test_migration_needs_authentic_record(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-GCM-SHA256", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "first"));
+    char before[64];
+    snprintf(before, sizeof(before), "%s", eim_dtls_session_peer(f->last));
+    uint8_t record[2048];
+    size_t record_len = c->last_sent_len;
+    memcpy(record, c->last_sent, record_len);
+    assert_int_equal(record[0], 25); /* tls12_cid */
+
+    /* replayed from a new address: dropped by the replay window */
+    int attacker = udp_socket("127.0.0.2");
+    sendto(attacker, record, record_len, 0, (struct sockaddr *)&c->server, sizeof(c->server));
+    pump(f, 20);
+    assert_string_equal(eim_dtls_session_peer(f->last), before);
+    /* forged: a fresh sequence number, the MAC no longer verifies */
+    record[10] ^= 0x40;
+    sendto(attacker, record, record_len, 0, (struct sockaddr *)&c->server, sizeof(c->server));
+    pump(f, 20);
+    assert_string_equal(eim_dtls_session_peer(f->last), before);
+    assert_true(metric(f, "eimd_dtls_cid_migrations_total") == 0);
+    char junk[64];
+    assert_true(recv(attacker, junk, sizeof(junk), MSG_DONTWAIT) < 0); /* nothing answered */
+    close(attacker);
+    /* the server still answers the real client where it was */
+    assert_true(roundtrip(f, c, "still here"));
+
+    /* NAT rebinding: the genuine next record from a new address moves it */
+    rebind(c, "127.0.0.3");
+    assert_true(roundtrip(f, c, "moved"));
+    char after[64];
+    snprintf(after, sizeof(after), "127.0.0.3:%d", local_port(c->fd));
+    assert_string_equal(eim_dtls_session_peer(f->last), after);
+    assert_true(metric(f, "eimd_dtls_cid_migrations_total") == 1);
+    client_free(c);
+}
+
+/* Park, wake, park ... with AES-CCM-8: no server (epoch, nonce) twice. */
+static void park_cycles(fixture_t *f, client_t *c, int cycles, const char *tag)
+{
+    for (int i = 0; i < cycles; i++) {
+        pump(f, 350);
+        assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "%s wake %d", tag, i);
+        rebind(c, i % 2 ? "127.0.0.1" : "127.0.0.4"); /* and a new address on each wake */
+        assert_true(roundtrip(f, c, msg));
+        assert_true(roundtrip(f, c, "and once more"));
+    }
+}
+
+static void test_park_unpark_in_memory(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, short_park);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "before sleeping"));
+    park_cycles(f, c, 4, "memory");
+    assert_true(metric(f, "eimd_dtls_parks_total") == 4);
+    assert_true(metric(f, "eimd_dtls_resumptions_total{from=\"memory\"}") == 4);
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 1);
+    assert_true(c->nonce_count >= 9);
+    assert_int_equal(c->duplicate_nonces, 0);
+    /* a parked session's key and user slot stay */
+    eim_dtls_session_set_user(f->last, f);
+    pump(f, 350);
+    assert_true(eim_dtls_session_parked(f->last));
+    assert_ptr_equal(eim_dtls_session_user(f->last), f);
+    /* the server may speak first: sending revives it */
+    assert_int_equal(eim_dtls_send(f->last, (const uint8_t *)"push", 4), EIM_OK);
+    char buf[16];
+    int n = -1;
+    for (int i = 0; i < 100 && n <= 0; i++) {
+        pump(f, 2);
+        n = wolfSSL_read(c->ssl, buf, sizeof(buf));
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(c->duplicate_nonces, 0);
+    client_free(c);
+}
+
+static bool pool_ready(fixture_t *f, const char *dsn)
+{
+    eim_pg_pool_options_t po = {
+        .dsn = dsn,
+        .size = 2,
+        .connect_timeout_ms = 2000,
+        .reconnect_min_ms = 50,
+        .reconnect_max_ms = 500,
+        .health_interval_ms = 200,
+        .max_queued = 10000,
+        .expected_schema_version = eim_migrations_latest(),
+    };
+    f->pool = eim_pg_pool_start(&f->loop, &po);
+    for (int i = 0; i < 500 && !eim_pg_pool_ready(f->pool); i++)
+        pump(f, 10);
+    return eim_pg_pool_ready(f->pool);
+}
+
+static void on_flushed(void *ctx)
+{
+    *(bool *)ctx = true;
+}
+
+static void test_park_restart_resume(void **state)
+{
+    fixture_t *f = *state;
+    const char *cluster = getenv("EIMD_TEST_DSN");
+    if (!cluster) {
+        skip();
+        return;
+    }
+    char *dsn = test_pg_create_db("dtls");
+    char error[256];
+    assert_int_equal(
+        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
+        EIM_OK);
+    assert_true(pool_ready(f, dsn));
+    start_server(f, short_park);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "first life"));
+    park_cycles(f, c, 2, "instance A");
+
+    for (int restart = 0; restart < 3; restart++) {
+        /* shutdown: park everything, write it, stop */
+        bool flushed = false;
+        eim_dtls_server_flush(f->server, on_flushed, &flushed);
+        for (int i = 0; i < 500 && !flushed; i++)
+            pump(f, 5);
+        assert_true(flushed);
+        char *rows = test_pg_query_value(dsn, "SELECT count(*) FROM dtls_sessions");
+        assert_string_equal(rows, "1");
+        free(rows);
+        char *size = test_pg_query_value(dsn, "SELECT octet_length(sealed) FROM dtls_sessions");
+        assert_true(atoi(size) > 100 && atoi(size) <= 1024);
+        free(size);
+        double handshakes = metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}");
+        double from_db = metric(f, "eimd_dtls_resumptions_total{from=\"database\"}");
+        stop_server(f);
+        /* a new server object (as after a restart) on another port */
+        start_server(f, short_park);
+        c->server.sin_port = htons((uint16_t)f->port);
+        rebind(c, "127.0.0.5");
+        assert_true(roundtrip(f, c, "after restart"));
+        assert_true(metric(f, "eimd_dtls_resumptions_total{from=\"database\"}") == from_db + 1);
+        assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") ==
+                    handshakes);
+        park_cycles(f, c, 2, "after restart");
+    }
+    assert_true(c->nonce_count > 20);
+    assert_int_equal(c->duplicate_nonces, 0);
+    /* an unknown CID is looked up once and dropped */
+    uint8_t bogus[64] = {25, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9};
+    memset(bogus + 11, 0xAB, EIM_DTLS_CID_SIZE);
+    bogus[11 + EIM_DTLS_CID_SIZE + 1] = 20;
+    sendto(c->fd, bogus, 11 + EIM_DTLS_CID_SIZE + 2 + 20, 0, (struct sockaddr *)&c->server,
+           sizeof(c->server));
+    pump(f, 100);
+    assert_true(metric(f, "eimd_dtls_drops_total{reason=\"unknown_cid\"}") == 1);
+    client_free(c);
+    free(dsn);
+}
+
+static void small_limits(eim_dtls_server_options_t *o)
+{
+    o->max_sessions = 2;
+    o->handshake_rate_per_prefix = 3;
+}
+
+static void test_limits_and_eviction(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, small_limits);
+    client_options_t o = {wolfDTLSv1_2_client_method, NULL, false, true, "127.0.0.1"};
+    client_t *a = client_new(f->port, &o);
+    connect_ok(f, a);
+    assert_true(roundtrip(f, a, "a"));
+    client_t *b = client_new(f->port, &o);
+    connect_ok(f, b);
+    assert_true(roundtrip(f, b, "b"));
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c); /* a, the oldest idle, makes room */
+    assert_true(roundtrip(f, c, "c"));
+    assert_true(metric(f, "eimd_dtls_sessions_evicted_total") == 1);
+    assert_int_equal(f->closed_calls, 1);
+    assert_int_equal(eim_dtls_server_live_sessions(f->server), 2);
+    /* the same /24 has used its 3 handshakes this second */
+    client_t *d = client_new(f->port, &o);
+    assert_int_not_equal(client_handshake(f, d), 0);
+    assert_true(metric(f, "eimd_dtls_drops_total{reason=\"rate_limited\"}") >= 1);
+    /* another prefix is not affected */
+    client_options_t other = o;
+    other.source = "127.0.1.1";
+    client_t *e = client_new(f->port, &other);
+    connect_ok(f, e);
+    assert_true(roundtrip(f, e, "e"));
+    /* garbage is counted */
+    sendto(e->fd, "hello", 5, 0, (struct sockaddr *)&e->server, sizeof(e->server));
+    pump(f, 10);
+    assert_true(metric(f, "eimd_dtls_drops_total{reason=\"malformed\"}") == 1);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+    client_free(d);
+    client_free(e);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(keys_dir, sizeof(keys_dir), "/tmp/eimd-dtls-XXXXXX");
+    assert_non_null(mkdtemp(keys_dir));
+    eim_config_t cfg;
+    eim_config_defaults(&cfg);
+    const char *names[] = {"signing.key.pem", "ca.pem",      "ca.key.pem",
+                           "chain.pem",       "tls.key.pem", "tls.spki.der"};
+    char **slots[] = {&cfg.keys.signing_key,     &cfg.keys.tls_ca_certificate,
+                      &cfg.keys.tls_ca_key,      &cfg.keys.tls_certificate_chain,
+                      &cfg.keys.tls_private_key, &cfg.keys.tls_raw_public_key};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        free(*slots[i]);
+        *slots[i] = eim_sprintf("%s/%s", keys_dir, names[i]);
+    }
+    assert_int_equal(eim_keygen(&cfg), 0);
+    snprintf(ca_path, sizeof(ca_path), "%s", cfg.keys.tls_ca_certificate);
+    snprintf(chain_path, sizeof(chain_path), "%s", cfg.keys.tls_certificate_chain);
+    snprintf(key_path, sizeof(key_path), "%s", cfg.keys.tls_private_key);
+    snprintf(rpk_path, sizeof(rpk_path), "%s", cfg.keys.tls_raw_public_key);
+    eim_config_free(&cfg);
+    wolfSSL_Init();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/rm", "-rf", keys_dir, NULL};
+    test_wait(test_spawn(argv, NULL, NULL), 5000);
+    wolfSSL_Cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dtls12_x509_cid, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_dtls13_rpk_stays_live, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_survives_rotation, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_needs_authentic_record, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_park_unpark_in_memory, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_park_restart_resume, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_limits_and_eviction, fixture_setup, fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
