@@ -59,6 +59,11 @@ void eim_coap_esipa_handler(eim_coap_exchange_t *exchange, const eim_coap_reques
         .transport = esipa->transport ? esipa->transport : "coaps",
         .peer = request->peer,
     };
+    if (esipa->dispatch == NULL && esipa->dispatcher == NULL) {
+        eim_coap_respond_error(exchange, EIM_COAP_SERVICE_UNAVAILABLE,
+                               "ESipa dispatcher not running", 60);
+        return;
+    }
     eim_coap_esipa_dispatch_fn dispatch = esipa->dispatch ? esipa->dispatch : eim_esipa_dispatch;
     dispatch(esipa->dispatcher, &req, request->body, request->body_len, on_reply, exchange);
 }
