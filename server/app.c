@@ -8,11 +8,11 @@
  * A second signal skips the wait.
  *
  * Listeners: the admin HTTP listener always; the HTTPS listener (TLS from
- * server/tls/ under the same HTTP server) when https.enabled, serving ESipa
- * (SGP.32 §6.1, §6.4) through the engine's dispatcher (server/engine.h),
- * which is started only when a device-facing listener is enabled; the CoAP
- * over DTLS listeners (server/dtls/, SGP.32 §6.2) when coaps.enabled, whose
- * application records go to coaps_data below until the CoAP layer takes
+ * server/tls/ under the same HTTP server) when https.enabled; the CoAP over
+ * DTLS listeners (server/dtls/, SGP.32 §6.2) when coaps.enabled, whose
+ * application records go to the CoAP endpoint (server/coap/, RFC 7252 §9.1).
+ * Both device-facing transports hand ESipa requests (SGP.32 §6.1-§6.5) to
+ * the engine's one dispatcher (server/engine.h), started by the first of
  * them. On shutdown the DTLS sessions are parked and written to the
  * database (so devices resume after the restart) before the pool closes.
  */
@@ -29,6 +29,8 @@
 #include "server/admin.h"
 #include "server/engine.h"
 #include "server/esipa/esipa_http.h"
+#include "server/coap/coap_dtls.h"
+#include "server/coap/coap_esipa.h"
 #include "server/dtls/dtls_server.h"
 #include "server/http/http_server.h"
 #include "server/tls/tls_context.h"
@@ -52,6 +54,8 @@ typedef struct {
     eim_tls_context_t *dtls;
     eim_dtls_server_t *coaps_server;
     bool coaps_flushed;
+    eim_coap_dtls_t *coap;  /* CoAP endpoint behind the DTLS sessions */
+    eim_coap_esipa_t esipa; /* its ESipa handler */
     eim_admin_t admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
@@ -144,6 +148,8 @@ static void finish(app_t *app)
     if (app->coaps_server)
         eim_dtls_server_close(app->coaps_server);
     app->coaps_server = NULL;
+    eim_coap_dtls_free(app->coap);
+    app->coap = NULL;
     if (app->dtls)
         eim_tls_context_release(app->dtls);
     app->dtls = NULL;
@@ -165,6 +171,8 @@ static size_t in_flight(const app_t *app)
         n += eim_engine_in_flight(&app->engine);
     if (app->coaps_server)
         n += eim_dtls_server_in_flight(app->coaps_server) + (app->coaps_flushed ? 0 : 1);
+    if (app->coap)
+        n += eim_coap_endpoint_in_flight(eim_coap_dtls_endpoint(app->coap));
     return n;
 }
 
@@ -273,17 +281,6 @@ static bool start_https(app_t *app)
     return true;
 }
 
-/* Until the CoAP layer (server/coap/) takes the records: logged, dropped. */
-static void coaps_data(eim_dtls_session_t *session, const uint8_t *data, size_t len, void *ctx)
-{
-    (void)ctx;
-    char n[24];
-    snprintf(n, sizeof(n), "%zu", len);
-    (void)data;
-    eim_log_debug("coaps record without a handler", "session", eim_dtls_session_key_hex(session),
-                  "bytes", n);
-}
-
 /* The 32-byte park key from a file of 64 hex characters. */
 static bool read_park_key(const char *path, uint8_t key[32])
 {
@@ -350,8 +347,21 @@ static bool start_coaps(app_t *app)
     options.lifetime_ms = (int64_t)cfg->coaps.lifetime_s * 1000;
     options.cookie_rotation_ms = cfg->coaps.cookie_rotation_ms;
     options.dtls13 = cfg->coaps.dtls13;
-    options.on_data = coaps_data;
-    options.ctx = app;
+    /* ESipa over CoAP (server/coap/) into the engine's dispatcher */
+    if (!start_engine(app))
+        return false;
+    app->esipa = (eim_coap_esipa_t){.dispatcher = app->engine.dispatcher, .transport = "coaps"};
+    eim_coap_endpoint_options_t coap_options = {
+        .loop = app->loop,
+        .handler = eim_coap_esipa_handler,
+        .handler_ctx = &app->esipa,
+        .metrics = app->metrics,
+        .extra_content_format = -1,
+    };
+    app->coap = eim_coap_dtls_new(&coap_options);
+    options.on_data = eim_coap_dtls_on_data;
+    options.on_closed = eim_coap_dtls_on_closed;
+    options.ctx = app->coap;
     options.metrics = app->metrics;
     eim_err_t err =
         eim_dtls_server_start(app->loop, &options, &app->coaps_server, error, sizeof(error));
