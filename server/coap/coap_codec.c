@@ -148,6 +148,19 @@ void eim_coap_message_clear(eim_coap_message_t *msg)
     msg->payload_len = 0;
 }
 
+/* The option delta as written in the option header (RFC 7252 §3.1): 0..12,
+ * 13 + one byte, 269 + two bytes. libcoap adds deltas in 16 bits, so an
+ * option number past 65535 would silently wrap; we add them ourselves. */
+static uint32_t option_delta(const uint8_t *opt)
+{
+    uint32_t nibble = opt[0] >> 4;
+    if (nibble == 13)
+        return 13u + opt[1];
+    if (nibble == 14)
+        return 269u + ((uint32_t)opt[1] << 8 | opt[2]);
+    return nibble; /* 15 is the payload marker: libcoap never yields it */
+}
+
 eim_err_t eim_coap_parse(const uint8_t *data, size_t len, eim_coap_message_t *msg)
 {
     eim_err_t err = EIM_OK;
@@ -187,8 +200,14 @@ eim_err_t eim_coap_parse(const uint8_t *data, size_t len, eim_coap_message_t *ms
 
     coap_opt_iterator_t it;
     coap_opt_t *opt;
+    uint32_t number = 0;
     coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
     while ((opt = coap_option_next(&it)) != NULL) {
+        number += option_delta(opt);
+        if (number > UINT16_MAX || number != it.number) {
+            err = EIM_ERR_DECODE; /* option number beyond 65535 */
+            goto out;
+        }
         if (msg->option_count == EIM_COAP_MAX_OPTIONS) {
             err = EIM_ERR_LIMIT;
             goto out;

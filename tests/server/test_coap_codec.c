@@ -204,6 +204,9 @@ static void test_malformed(void **state)
         "40 02 00 01 b4 67",                      /* option value truncated */
         "40 02 00 01 f0",                         /* delta nibble 15 without marker */
         "40 02 00 01 dd",                         /* extended delta missing */
+        /* option 13, then delta 269 + 0xFEFF: number 65561 > 65535 (found by
+         * fuzz_coap_codec: libcoap adds deltas in 16 bits and wrapped to 25) */
+        "40 02 00 01 d0 00 e0 fe ff",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint8_t wire[32];
