@@ -9,8 +9,10 @@
  *
  * Listeners: the admin HTTP listener always; the HTTPS listener (TLS from
  * server/tls/ under the same HTTP server) when https.enabled. Its routes
- * are mounted in https_route below: ESipa (SGP.32 §6.1, §6.4) and the
- * operators' REST API come with later work.
+ * are mounted in https_route below: ESipa (SGP.32 §6.1, §6.4) comes with
+ * later work. The operators' REST API (server/rest/) has its own listener
+ * when api.enabled: plain HTTP for a private interface, or HTTPS (api.tls)
+ * with the same keys.tls_* certificate and key.
  */
 #include "server/app.h"
 
@@ -24,6 +26,7 @@
 #include "proto/base/metrics.h"
 #include "server/admin.h"
 #include "server/http/http_server.h"
+#include "server/rest/rest_api.h"
 #include "server/tls/tls_context.h"
 #include "storage/migrations.h"
 #include "storage/pg_pool.h"
@@ -39,6 +42,8 @@ typedef struct {
     eim_pg_pool_t *pool;
     eim_http_server_t *admin_server;
     eim_http_server_t *https_server;
+    eim_http_server_t *api_server;
+    eim_rest_api_t *rest;
     eim_tls_context_t *tls;
     eim_admin_t admin;
     uv_signal_t sigterm, sigint;
@@ -119,6 +124,11 @@ static void finish(app_t *app)
     if (app->https_server)
         eim_http_server_close(app->https_server, NULL, NULL);
     app->https_server = NULL;
+    if (app->api_server)
+        eim_http_server_close(app->api_server, NULL, NULL);
+    app->api_server = NULL;
+    eim_rest_api_free(app->rest); /* freed once its last request has answered */
+    app->rest = NULL;
     if (app->tls)
         eim_tls_context_release(app->tls); /* the listener holds its own reference */
     app->tls = NULL;
@@ -133,6 +143,8 @@ static size_t in_flight(const app_t *app)
         n += eim_http_server_in_flight(app->admin_server);
     if (app->https_server)
         n += eim_http_server_in_flight(app->https_server);
+    if (app->api_server)
+        n += eim_http_server_in_flight(app->api_server);
     return n;
 }
 
@@ -168,6 +180,8 @@ static void on_signal(uv_signal_t *handle, int signum)
         eim_http_server_stop_accepting(app->admin_server);
     if (app->https_server)
         eim_http_server_stop_accepting(app->https_server);
+    if (app->api_server)
+        eim_http_server_stop_accepting(app->api_server);
     app->deadline_ns = uv_hrtime() + (uint64_t)app->cfg->shutdown.deadline_ms * 1000000ull;
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
 }
@@ -185,11 +199,12 @@ static void https_route(eim_http_exchange_t *exchange, const eim_http_request_t 
     eim_http_respond(exchange, 404, "application/problem+json", NULL, body, sizeof(body) - 1);
 }
 
-/* Starts the HTTPS listener when configured; false when it cannot. */
-static bool start_https(app_t *app)
+/* The TLS context shared by the HTTPS and (with api.tls) API listeners,
+ * created on first use; false when it cannot be. */
+static bool ensure_tls(app_t *app)
 {
     const eim_config_t *cfg = app->cfg;
-    if (!cfg->https.enabled)
+    if (app->tls)
         return true;
     eim_tls_context_options_t tls_options = {
         .certificate_chain = cfg->keys.tls_certificate_chain,
@@ -203,6 +218,17 @@ static bool start_https(app_t *app)
                       error);
         return false;
     }
+    return true;
+}
+
+/* Starts the HTTPS listener when configured; false when it cannot. */
+static bool start_https(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->https.enabled)
+        return true;
+    if (!ensure_tls(app))
+        return false;
     eim_http_server_options_t options = {
         .name = "https",
         .listen = cfg->https.listen,
@@ -222,6 +248,47 @@ static bool start_https(app_t *app)
     eim_log_info("listening", "listener", "https", "protocol", "https", "address",
                  eim_http_server_address(app->https_server), "raw_public_key",
                  eim_tls_context_has_raw_public_key(app->tls) ? "true" : "false");
+    return true;
+}
+
+/* Starts the operators' REST API listener when configured. */
+static bool start_api(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->api.enabled)
+        return true;
+    if (cfg->api.tls && !ensure_tls(app))
+        return false;
+    eim_rest_options_t rest_options = {
+        .pool = app->pool,
+        .max_batch = cfg->api.max_batch,
+        .default_page_size = cfg->api.default_page_size < cfg->api.max_page_size
+                                 ? cfg->api.default_page_size
+                                 : cfg->api.max_page_size,
+        .max_page_size = cfg->api.max_page_size,
+        .retry_after_s = cfg->api.retry_after_s,
+    };
+    app->rest = eim_rest_api_new(&rest_options);
+    eim_http_server_options_t options = {
+        .name = "api",
+        .listen = cfg->api.listen,
+        .max_connections = cfg->api.max_connections,
+        .max_header_bytes = cfg->api.max_header_bytes,
+        .max_body_bytes = cfg->api.max_body_bytes,
+        .idle_timeout_ms = cfg->api.idle_timeout_ms,
+        .handler = eim_rest_handle,
+        .handler_ctx = app->rest,
+        .metrics = app->metrics,
+        .tls = cfg->api.tls ? app->tls : NULL,
+        .handshake_timeout_ms = cfg->api.handshake_timeout_ms,
+        .problem_details = true,
+    };
+    app->api_server = eim_http_server_start(app->loop, &options);
+    if (!app->api_server)
+        return false;
+    eim_log_info("listening", "listener", "api", "protocol", cfg->api.tls ? "https" : "http",
+                 "address", eim_http_server_address(app->api_server), "endpoints",
+                 "/api/v1 /openapi.json");
     return true;
 }
 
@@ -283,7 +350,7 @@ int eim_app_serve(const eim_config_t *cfg)
         eim_log_info("listening", "listener", "admin", "protocol", "http", "address",
                      eim_http_server_address(app.admin_server), "endpoints",
                      "/livez /readyz /metrics");
-        if (!start_https(&app)) {
+        if (!start_https(&app) || !start_api(&app)) {
             code = EIM_EXIT_CONFIG;
             finish(&app);
         } else {

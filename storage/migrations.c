@@ -39,9 +39,14 @@ eim_err_t eim_migrations_validate(const eim_migration_t *list, size_t count, cha
         const eim_migration_t *m = &list[i];
         char prefix[8];
         snprintf(prefix, sizeof(prefix), "%04d_", m->version);
-        if (m->version != (int)i + 1) {
-            fail(error, error_size, "migration %s: expected version %zu (versions must rise by 1)",
-                 m->name, i + 1);
+        /* Versions rise strictly; gaps are allowed because parallel branches
+         * reserve numbers (each migration is recorded by version, so one
+         * that lands later in a gap is still applied exactly once). */
+        int previous = i ? list[i - 1].version : 0;
+        if (m->version <= previous) {
+            fail(error, error_size,
+                 "migration %s: expected a version above %d (versions must rise)", m->name,
+                 previous);
             return EIM_ERR_INVALID_ARG;
         }
         if (strncmp(m->name, prefix, 5) != 0 || !m->name[5]) {
