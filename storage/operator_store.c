@@ -229,6 +229,7 @@ void eim_store_op_enqueue(eim_pg_pool_t *pool, const char *tenant, const eim_sto
         "SELECT tag, j FROM ("
         "  SELECT 1 AS rank, 'created' AS tag, " OP_JSON " AS j FROM ins o "
         "  UNION ALL SELECT 2, CASE WHEN o.eid = $2 AND o.kind = $3 AND o.parameters = $4::jsonb "
+        "    AND o.priority = $5::int "
         "    THEN 'existing' ELSE 'mismatch' END, " OP_JSON " FROM operations o "
         "    WHERE $6::text IS NOT NULL AND o.tenant = $1 AND o.idempotency_key = $6 "
         "  UNION ALL SELECT 3, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM dev)) r "

@@ -83,7 +83,8 @@ typedef struct {
 } eim_store_op_spec_t;
 
 /* tag "created" (new operation), "existing" (the idempotency key named an
- * identical request: its operation), "mismatch" (the key was used for a
+ * identical request (EID, kind, parameters, priority): its operation),
+ * "mismatch" (the key was used for a
  * different request: that operation); json: the operation.
  * EIM_ERR_NOT_FOUND: no such eUICC in this tenant. */
 void eim_store_op_enqueue(eim_pg_pool_t *pool, const char *tenant, const eim_store_op_spec_t *spec,

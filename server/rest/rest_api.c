@@ -620,9 +620,9 @@ static void on_import_one(eim_err_t err, const char *tag, const char *json, void
         return;
     }
     json_t *results = parse_storage_json(json);
-    const char *outcome = text_or_null(json_array_get(results, 0), "outcome");
-    if (!outcome)
-        outcome = "CONFLICT";
+    char outcome[32];
+    const char *text = text_or_null(json_array_get(results, 0), "outcome");
+    snprintf(outcome, sizeof(outcome), "%s", text ? text : "CONFLICT");
     if (strcmp(outcome, "CREATED") == 0 || strcmp(outcome, "UPDATED") == 0) {
         r->status = outcome[0] == 'C' ? 201 : 200;
         json_decref(results);
