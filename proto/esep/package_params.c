@@ -76,8 +76,7 @@ static eim_err_t keep(pctx_t *c, const char *path, const void *data, size_t len,
 }
 
 /* Every member of obj must be in allowed (NULL-terminated). */
-static eim_err_t only_members(pctx_t *c, json_t *obj, const char *path,
-                              const char *const *allowed)
+static eim_err_t only_members(pctx_t *c, json_t *obj, const char *path, const char *const *allowed)
 {
     const char *key;
     json_t *value;
@@ -126,8 +125,7 @@ static eim_err_t get_string(pctx_t *c, json_t *obj, const char *base, const char
 typedef enum { TEXT_HEX, TEXT_BASE64 } text_kind_t;
 
 static eim_err_t get_bytes(pctx_t *c, json_t *obj, const char *base, const char *key,
-                           text_kind_t kind, bool required, size_t min, size_t max,
-                           eim_span_t *out)
+                           text_kind_t kind, bool required, size_t min, size_t max, eim_span_t *out)
 {
     char path[PATH_MAX_LEN];
     join(path, base, key);
@@ -141,18 +139,18 @@ static eim_err_t get_bytes(pctx_t *c, json_t *obj, const char *base, const char 
     eim_buf_t buf;
     eim_buf_init(&buf, EIM_PACKAGE_PARAMS_MAX);
     size_t bad = 0;
-    eim_err_t err = kind == TEXT_HEX
-                        ? eim_hex_decode(json_string_value(v), json_string_length(v), &buf, &bad)
-                        : eim_base64_decode(json_string_value(v), json_string_length(v), &buf,
-                                            &bad);
+    eim_err_t err =
+        kind == TEXT_HEX
+            ? eim_hex_decode(json_string_value(v), json_string_length(v), &buf, &bad)
+            : eim_base64_decode(json_string_value(v), json_string_length(v), &buf, &bad);
     if (err) {
         err = fail(c, EIM_ERR_INVALID_ARG, path, "not valid %s (at character %zu)",
                    kind == TEXT_HEX ? "hex" : "base64", bad);
         goto out;
     }
     if (buf.len < min || buf.len > max) {
-        err = fail(c, EIM_ERR_INVALID_ARG, path, "must decode to %zu..%zu bytes, got %zu", min,
-                   max, buf.len);
+        err = fail(c, EIM_ERR_INVALID_ARG, path, "must decode to %zu..%zu bytes, got %zu", min, max,
+                   buf.len);
         goto out;
     }
     err = keep(c, path, buf.data, buf.len, out);
@@ -198,8 +196,7 @@ static eim_err_t get_flag(pctx_t *c, json_t *obj, const char *base, const char *
 }
 
 /* Dotted OID text -> DER contents octets (X.690 §8.19). */
-static eim_err_t get_oid(pctx_t *c, json_t *obj, const char *base, const char *key,
-                         eim_span_t *out)
+static eim_err_t get_oid(pctx_t *c, json_t *obj, const char *base, const char *key, eim_span_t *out)
 {
     char path[PATH_MAX_LEN];
     join(path, base, key);
@@ -251,8 +248,8 @@ static eim_err_t get_oid(pctx_t *c, json_t *obj, const char *base, const char *k
 
 static eim_err_t get_iccid(pctx_t *c, json_t *obj, const char *base, eim_span_t *out)
 {
-    return get_bytes(c, obj, base, "iccid", TEXT_HEX, true, EIM_ESEP_ICCID_LEN,
-                     EIM_ESEP_ICCID_LEN, out);
+    return get_bytes(c, obj, base, "iccid", TEXT_HEX, true, EIM_ESEP_ICCID_LEN, EIM_ESEP_ICCID_LEN,
+                     out);
 }
 
 /* ---- PSMOs ---------------------------------------------------------------- */
@@ -315,7 +312,8 @@ static eim_err_t parse_psmo(pctx_t *c, json_t *item, size_t index, eim_psmo_t *p
     static const char *const m_dp[] = {"defaultDpAddress", NULL};
     if (strcmp(name, "enable") == 0) {
         psmo->kind = EIM_PSMO_ENABLE;
-        if (!(err = only_members(c, o, sub, m_enable)) && !(err = get_iccid(c, o, sub, &psmo->iccid)))
+        if (!(err = only_members(c, o, sub, m_enable)) &&
+            !(err = get_iccid(c, o, sub, &psmo->iccid)))
             err = get_flag(c, o, sub, "rollbackFlag", &psmo->rollback_flag);
     } else if (strcmp(name, "disable") == 0 || strcmp(name, "delete") == 0 ||
                strcmp(name, "setFallbackAttribute") == 0) {
@@ -342,8 +340,8 @@ static eim_err_t parse_psmo(pctx_t *c, json_t *item, size_t index, eim_psmo_t *p
     } else if (strcmp(name, "setDefaultDpAddress") == 0) {
         psmo->kind = EIM_PSMO_SET_DEFAULT_DP_ADDRESS;
         if (!(err = only_members(c, o, sub, m_dp)))
-            err = get_string(c, o, sub, "defaultDpAddress", true, 1, 255,
-                             &psmo->default_dp_address);
+            err =
+                get_string(c, o, sub, "defaultDpAddress", true, 1, 255, &psmo->default_dp_address);
     } else {
         err = fail(c, EIM_ERR_INVALID_ARG, sub, "unknown PSMO");
     }
@@ -372,8 +370,8 @@ static eim_err_t parse_key_data(pctx_t *c, json_t *obj, const char *base, const 
                     alt_cert);
     bool is_key = json_object_get(v, alt_key) != NULL;
     eim_span_t der;
-    if ((err = get_bytes(c, v, path, is_key ? alt_key : alt_cert, TEXT_BASE64, true, 2, 4096,
-                         &der)))
+    if ((err =
+             get_bytes(c, v, path, is_key ? alt_key : alt_cert, TEXT_BASE64, true, 2, 4096, &der)))
         return err;
     /* The encoder wants the SEQUENCE contents (the implicit [0]/[1] replaces
      * the 30 tag): strip one well-formed 30 header. */
@@ -436,10 +434,17 @@ static eim_err_t parse_protocols(pctx_t *c, json_t *obj, const char *base, eim_s
 
 static eim_err_t parse_config(pctx_t *c, json_t *o, const char *path, eim_eim_config_t *cfg)
 {
-    static const char *const members[] = {
-        "eimId", "eimFqdn", "eimIdType", "counterValue", "associationToken", "eimPublicKeyData",
-        "trustedPublicKeyDataTls", "eimSupportedProtocol", "euiccCiPKId",
-        "indirectProfileDownload", NULL};
+    static const char *const members[] = {"eimId",
+                                          "eimFqdn",
+                                          "eimIdType",
+                                          "counterValue",
+                                          "associationToken",
+                                          "eimPublicKeyData",
+                                          "trustedPublicKeyDataTls",
+                                          "eimSupportedProtocol",
+                                          "euiccCiPKId",
+                                          "indirectProfileDownload",
+                                          NULL};
     eim_err_t err = only_members(c, o, path, members);
     if (err)
         return err;
@@ -457,8 +462,7 @@ static eim_err_t parse_config(pctx_t *c, json_t *o, const char *path, eim_eim_co
         (err = parse_key_data(c, o, path, "trustedPublicKeyDataTls", "trustedEimPkTls",
                               "trustedCertificateTls", &cfg->trusted_public_key_data_tls)) ||
         (err = parse_protocols(c, o, path, &cfg->eim_supported_protocol)) ||
-        (err = get_bytes(c, o, path, "euiccCiPKId", TEXT_HEX, false, 1, 32,
-                         &cfg->euicc_ci_pkid)) ||
+        (err = get_bytes(c, o, path, "euiccCiPKId", TEXT_HEX, false, 1, 32, &cfg->euicc_ci_pkid)) ||
         (err = get_flag(c, o, path, "indirectProfileDownload", &cfg->indirect_profile_download)))
         return err;
     cfg->counter_value = (uint64_t)counter;
@@ -607,8 +611,7 @@ static eim_err_t parse_data_request(pctx_t *c, json_t *root)
         } else if (json_is_object(r)) {
             if ((err = only_members(c, r, p, m)) ||
                 (err = get_int(c, r, p, "seqNumber", true, 0, INT64_MAX,
-                               &d->has_package_result_seq_number,
-                               &d->package_result_seq_number)))
+                               &d->has_package_result_seq_number, &d->package_result_seq_number)))
                 return err;
         } else {
             return fail(c, EIM_ERR_INVALID_ARG, p, "must be true or {\"seqNumber\": n}");
@@ -663,8 +666,7 @@ static eim_err_t parse_trigger(pctx_t *c, json_t *root)
         t->data_kind = EIM_ESIPA_DOWNLOAD_DATA_CONTACT_SMDS;
         if ((err = want_object(c, s, "contactSmds")) ||
             (err = only_members(c, s, "contactSmds", m)) ||
-            (err = get_string(c, s, "contactSmds", "smdsAddress", false, 1, 255,
-                              &t->smds_address)))
+            (err = get_string(c, s, "contactSmds", "smdsAddress", false, 1, 255, &t->smds_address)))
             return err;
         t->has_smds_address = eim_esep_present(t->smds_address);
     }
@@ -676,8 +678,7 @@ static eim_err_t parse_trigger(pctx_t *c, json_t *root)
     eim_buf_free(&buf);
     if (err)
         return fail(c, EIM_ERR_INVALID_ARG, "",
-                    "refused by the ProfileDownloadTriggerRequest encoder (%s)",
-                    eim_strerror(err));
+                    "refused by the ProfileDownloadTriggerRequest encoder (%s)", eim_strerror(err));
     return EIM_OK;
 }
 
@@ -722,8 +723,8 @@ eim_err_t eim_package_params_parse(const char *kind, const char *json, size_t le
         goto out;
     }
     if (!json || len > EIM_PACKAGE_PARAMS_MAX) {
-        err = fail(&c, EIM_ERR_LIMIT, "", "parameters longer than %d bytes",
-                   EIM_PACKAGE_PARAMS_MAX);
+        err =
+            fail(&c, EIM_ERR_LIMIT, "", "parameters longer than %d bytes", EIM_PACKAGE_PARAMS_MAX);
         goto out;
     }
     /* Every decoded value is at most as long as its JSON text. */
@@ -741,18 +742,10 @@ eim_err_t eim_package_params_parse(const char *kind, const char *json, size_t le
         goto out;
     }
     switch (p->kind) {
-    case EIM_PARAMS_PSMO:
-        err = parse_list(&c, root, true);
-        break;
-    case EIM_PARAMS_ECO:
-        err = parse_list(&c, root, false);
-        break;
-    case EIM_PARAMS_EUICC_DATA_REQUEST:
-        err = parse_data_request(&c, root);
-        break;
-    default:
-        err = parse_trigger(&c, root);
-        break;
+    case EIM_PARAMS_PSMO: err = parse_list(&c, root, true); break;
+    case EIM_PARAMS_ECO: err = parse_list(&c, root, false); break;
+    case EIM_PARAMS_EUICC_DATA_REQUEST: err = parse_data_request(&c, root); break;
+    default: err = parse_trigger(&c, root); break;
     }
 out:
     json_decref(root);
