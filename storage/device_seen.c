@@ -18,7 +18,7 @@ typedef struct {
     char eid[33];
     char transport[6];
     char address[EIM_DEVICE_SEEN_ADDRESS_MAX + 1];
-    char rplmn[7]; /* "" = unknown */
+    char rplmn[7];  /* "" = unknown */
     double seen_at; /* seconds since the epoch */
 } seen_entry_t;
 

@@ -25,7 +25,7 @@
 #include "proto/base/metrics.h"
 #include "storage/pg_pool.h"
 
-#define EIM_DEVICE_SEEN_ADDRESS_MAX 63 /* bytes of peer address text kept */
+#define EIM_DEVICE_SEEN_ADDRESS_MAX  63 /* bytes of peer address text kept */
 #define EIM_DEVICE_SEEN_MAX_CAPACITY (1u << 20)
 
 typedef struct eim_device_seen eim_device_seen_t;
@@ -49,9 +49,8 @@ bool eim_device_seen_note(eim_device_seen_t *seen, const char *eid, const char *
 
 /* Flushes now (one UPDATE); done (optional) gets the rows written. A flush
  * already running makes this a no-op reporting 0. */
-void eim_device_seen_flush(eim_device_seen_t *seen, void (*done)(eim_err_t err, size_t rows,
-                                                                  void *ctx),
-                           void *ctx);
+void eim_device_seen_flush(eim_device_seen_t *seen,
+                           void (*done)(eim_err_t err, size_t rows, void *ctx), void *ctx);
 
 size_t eim_device_seen_buffered(const eim_device_seen_t *seen);
 uint64_t eim_device_seen_dropped(const eim_device_seen_t *seen);

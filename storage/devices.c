@@ -63,8 +63,7 @@ static void on_lookup(eim_err_t err, const PGresult *res, void *ctx)
     free(l);
 }
 
-#define DEVICE_COLUMNS                                                                             \
-    "e.eid, e.eim_id, e.association_token, encode(e.euicc_public_key, 'hex')"
+#define DEVICE_COLUMNS "e.eid, e.eim_id, e.association_token, encode(e.euicc_public_key, 'hex')"
 
 void eim_devices_get(eim_pg_pool_t *pool, const char *eid, eim_device_cb cb, void *ctx)
 {

@@ -24,8 +24,8 @@
 #define EIM_DEVICE_CHAIN_MAX 8192
 
 typedef struct {
-    char eid[33];      /* 32 upper-case hex digits */
-    char eim_id[129];  /* associated eIM */
+    char eid[33];     /* 32 upper-case hex digits */
+    char eim_id[129]; /* associated eIM */
     int64_t association_token;
     bool has_public_key;
     uint8_t public_key[EIM_DEVICE_SPKI_MAX]; /* SubjectPublicKeyInfo DER */

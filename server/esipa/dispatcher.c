@@ -31,20 +31,29 @@
 #define CT_ASN1 "application/x-gsma-rsp-asn1"
 #define CT_JSON "application/json;charset=UTF-8"
 
-#define REPLY_MAX (EIM_QUEUE_PACKAGE_MAX * 2 + 1024)
-#define MAX_STEPS (2 + EIM_ESIPA_MAX_PACKAGE_RESULTS + EIM_ESIPA_MAX_NOTIFICATIONS + 2)
+#define REPLY_MAX      (EIM_QUEUE_PACKAGE_MAX * 2 + 1024)
+#define MAX_STEPS      (2 + EIM_ESIPA_MAX_PACKAGE_RESULTS + EIM_ESIPA_MAX_NOTIFICATIONS + 2)
 #define MAX_EXTRA_ACKS EIM_ESIPA_MAX_PACKAGE_RESULTS
 
-enum { FN_GET, FN_PROVIDE, FN_NOTIFY, FN_INIT_AUTH, FN_AUTH_CLIENT, FN_GBPP, FN_CANCEL,
-       FN_TRANSFER, FN_UNKNOWN, FN_COUNT };
+enum {
+    FN_GET,
+    FN_PROVIDE,
+    FN_NOTIFY,
+    FN_INIT_AUTH,
+    FN_AUTH_CLIENT,
+    FN_GBPP,
+    FN_CANCEL,
+    FN_TRANSFER,
+    FN_UNKNOWN,
+    FN_COUNT
+};
 static const char *const fn_names[FN_COUNT] = {
     "GetEimPackage",          "ProvideEimPackageResult", "HandleNotification",
     "InitiateAuthentication", "AuthenticateClient",      "GetBoundProfilePackage",
     "CancelSession",          "TransferEimPackage",      "unknown"};
 #define OUTCOME_COUNT 6
-static const char *const outcome_names[OUTCOME_COUNT] = {"ok",          "no_content",
-                                                         "bad_request", "unsupported",
-                                                         "unavailable", "internal"};
+static const char *const outcome_names[OUTCOME_COUNT] = {
+    "ok", "no_content", "bad_request", "unsupported", "unavailable", "internal"};
 
 struct eim_esipa_dispatcher {
     eim_esipa_dispatcher_options_t options;
@@ -96,16 +105,15 @@ eim_esipa_dispatcher_t *eim_esipa_dispatcher_new(const eim_esipa_dispatcher_opti
             char labels[96];
             snprintf(labels, sizeof(labels), "function=\"%s\",outcome=\"%s\"", fn_names[f],
                      outcome_names[o]);
-            d->requests[f][o] = eim_metrics_counter(m, "eimd_esipa_requests_total",
-                                                    "ESipa requests by function and outcome.",
-                                                    labels);
+            d->requests[f][o] = eim_metrics_counter(
+                m, "eimd_esipa_requests_total", "ESipa requests by function and outcome.", labels);
         }
-    d->m_unverified = eim_metrics_counter(m, "eimd_esipa_results_not_applied_total",
-                                          "eUICC package results not applied.",
-                                          "reason=\"unverified\"");
-    d->m_bad_signature = eim_metrics_counter(m, "eimd_esipa_results_not_applied_total",
-                                             "eUICC package results not applied.",
-                                             "reason=\"bad_signature\"");
+    d->m_unverified =
+        eim_metrics_counter(m, "eimd_esipa_results_not_applied_total",
+                            "eUICC package results not applied.", "reason=\"unverified\"");
+    d->m_bad_signature =
+        eim_metrics_counter(m, "eimd_esipa_results_not_applied_total",
+                            "eUICC package results not applied.", "reason=\"bad_signature\"");
     return d;
 }
 
@@ -286,8 +294,7 @@ static void on_package(eim_err_t err, const eim_queue_package_t *pkg, void *ctx)
     if (err) {
         char diag[96];
         snprintf(diag, sizeof(diag), "next package: %s", eim_strerror(err));
-        send_reply(d, FN_GET, p->binding, storage_failure(err), NULL, 0, NULL, diag, p->cb,
-                   p->ctx);
+        send_reply(d, FN_GET, p->binding, storage_failure(err), NULL, 0, NULL, diag, p->cb, p->ctx);
     } else if (!pkg) {
         reply_package_error(d, p->binding, EIM_ESIPA_PACKAGE_ERROR_NO_PACKAGE_AVAILABLE, p->cb,
                             p->ctx);
@@ -520,10 +527,10 @@ static char *result_json(const eim_euicc_result_t *res, eim_result_verdict_t ver
 {
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(eim_result_verdict_name(verdict)));
-    json_object_set_new(o, "form", json_string(res->form == EIM_RESULT_SIGNED ? "result"
-                                               : res->form == EIM_RESULT_ERROR_SIGNED
-                                                   ? "error_signed"
-                                                   : "error_unsigned"));
+    json_object_set_new(o, "form",
+                        json_string(res->form == EIM_RESULT_SIGNED         ? "result"
+                                    : res->form == EIM_RESULT_ERROR_SIGNED ? "error_signed"
+                                                                           : "error_unsigned"));
     json_object_set_new(o, "counterValue", json_integer((json_int_t)res->counter_value));
     if (res->form == EIM_RESULT_SIGNED)
         json_object_set_new(o, "seqNumber", json_integer((json_int_t)res->seq_number));
@@ -548,9 +555,9 @@ static char *result_json(const eim_euicc_result_t *res, eim_result_verdict_t ver
                 if (p->has_profile_class)
                     json_object_set_new(po, "profileClass", json_integer(p->profile_class));
                 if (p->name.ptr)
-                    json_object_set_new(po, "profileName",
-                                        json_stringn_nocheck((const char *)p->name.ptr,
-                                                             p->name.len));
+                    json_object_set_new(
+                        po, "profileName",
+                        json_stringn_nocheck((const char *)p->name.ptr, p->name.len));
                 json_array_append_new(profiles, po);
             }
             json_object_set_new(item, "profiles", profiles);
@@ -576,7 +583,7 @@ static void on_recorded(eim_err_t err, eim_queue_result_status_t status, const c
                         void *ctx)
 {
     result_req_t *r = ctx;
-    static const char *const names[] = {"applied",  "duplicate", "requeued",
+    static const char *const names[] = {"applied",      "duplicate", "requeued",
                                         "replay_fetch", "not_found", "counter_mismatch"};
     if (err) {
         char diag[96];
@@ -599,8 +606,8 @@ static eim_err_t pubkey_for(result_req_t *r, eim_ec_pubkey_t **key)
         return eim_ec_pubkey_from_spki(eim_span(cached.spki, cached.spki_len), key);
     if (!r->device.has_public_key)
         return EIM_ERR_NOT_FOUND;
-    eim_err_t err = eim_ec_pubkey_from_spki(
-        eim_span(r->device.public_key, r->device.public_key_len), key);
+    eim_err_t err =
+        eim_ec_pubkey_from_spki(eim_span(r->device.public_key, r->device.public_key_len), key);
     if (err == EIM_OK && r->device.public_key_len <= EIM_EC_SPKI_MAX) {
         /* The stored key was verified when it was stored. */
         memset(&cached, 0, sizeof(cached));
@@ -897,8 +904,8 @@ static void plan(result_req_t *r)
         learn_key(r, data);
         size_t at = r->raw.len;
         eim_esipa_euicc_data_response_encode(data, &r->raw);
-        eim_queue_result_t *q = new_record(r, data->has_transaction_id ? data->transaction_id
-                                                                       : EIM_SPAN_NULL);
+        eim_queue_result_t *q =
+            new_record(r, data->has_transaction_id ? data->transaction_id : EIM_SPAN_NULL);
         if (q) {
             q->is_error = data->kind == EIM_ESIPA_EUICC_DATA_ERROR;
             q->code = q->is_error ? data->error_code : 0;
@@ -938,9 +945,8 @@ static void plan(result_req_t *r)
         break;
     }
     case EIM_ESIPA_RESULT_ERROR: {
-        eim_queue_result_t *q = new_record(r, res->has_error_transaction_id
-                                                  ? res->error_transaction_id
-                                                  : EIM_SPAN_NULL);
+        eim_queue_result_t *q = new_record(
+            r, res->has_error_transaction_id ? res->error_transaction_id : EIM_SPAN_NULL);
         if (q) {
             q->is_error = true;
             q->code = res->error_code;
@@ -986,8 +992,7 @@ static eim_span_t correlating_txid(result_req_t *r)
             return r->epr->transaction_id;
         return EIM_SPAN_NULL;
     case EIM_ESIPA_RESULT_IPA_EUICC_DATA:
-        return res->euicc_data.has_transaction_id ? res->euicc_data.transaction_id
-                                                  : EIM_SPAN_NULL;
+        return res->euicc_data.has_transaction_id ? res->euicc_data.transaction_id : EIM_SPAN_NULL;
     case EIM_ESIPA_RESULT_DOWNLOAD_TRIGGER:
         return res->download_result.has_transaction_id ? res->download_result.transaction_id
                                                        : EIM_SPAN_NULL;
@@ -1117,8 +1122,8 @@ void eim_esipa_dispatch(eim_esipa_dispatcher_t *d, const eim_esipa_request_t *re
     }
     switch (fn) {
     case FN_GET: {
-        eim_err_t err = decode_request(request, body, body_len, &d->json_scratch, d->scratch,
-                                       diag, sizeof(diag));
+        eim_err_t err = decode_request(request, body, body_len, &d->json_scratch, d->scratch, diag,
+                                       sizeof(diag));
         if (err == EIM_OK && d->scratch->function != EIM_ESIPA_GET_EIM_PACKAGE) {
             err = EIM_ERR_DECODE;
             snprintf(diag, sizeof(diag), "not a GetEimPackageRequest");
@@ -1131,9 +1136,7 @@ void eim_esipa_dispatch(eim_esipa_dispatcher_t *d, const eim_esipa_request_t *re
         return;
     }
     case FN_PROVIDE:
-    case FN_NOTIFY:
-        results(d, request, fn, body, body_len, cb, ctx);
-        return;
+    case FN_NOTIFY: results(d, request, fn, body, body_len, cb, ctx); return;
     default:
         snprintf(diag, sizeof(diag),
                  "%s is not implemented by this eIM yet (indirect profile download and inject "

@@ -86,13 +86,13 @@ typedef enum {
 typedef struct {
     uv_loop_t *loop;
     eim_queue_t *queue;
-    eim_pg_pool_t *pool;          /* for storage/devices lookups */
-    eim_device_seen_t *seen;      /* optional last-seen buffer */
-    eim_metrics_t *metrics;       /* optional */
-    const eim_ci_store_t *ci;     /* optional CI roots; NULL: certificates are not verified */
+    eim_pg_pool_t *pool;      /* for storage/devices lookups */
+    eim_device_seen_t *seen;  /* optional last-seen buffer */
+    eim_metrics_t *metrics;   /* optional */
+    const eim_ci_store_t *ci; /* optional CI roots; NULL: certificates are not verified */
     eim_esipa_unknown_key_policy_t unknown_key_policy;
-    int retry_after_s;            /* UNAVAILABLE hint; default 30 */
-    size_t key_cache_capacity;    /* verified eUICC keys kept; default 4096 */
+    int retry_after_s;         /* UNAVAILABLE hint; default 30 */
+    size_t key_cache_capacity; /* verified eUICC keys kept; default 4096 */
 } eim_esipa_dispatcher_options_t;
 
 eim_esipa_dispatcher_t *eim_esipa_dispatcher_new(const eim_esipa_dispatcher_options_t *options);

@@ -48,8 +48,8 @@ eim_err_t eim_package_builder_build(void *ctx, const eim_queue_build_input_t *in
         params->package.eid = eim_span(eid.data, eid.len);
         params->package.counter_value = in->counter_value;
         params->package.transaction_id = txid;
-        err = eim_package_build(&params->package, EIM_TOKEN(in->association_token),
-                                builder->signer, out);
+        err = eim_package_build(&params->package, EIM_TOKEN(in->association_token), builder->signer,
+                                out);
         snprintf(reason, sizeof(reason), "eim_package_build failed");
         break;
     case EIM_PARAMS_EUICC_DATA_REQUEST:
@@ -67,9 +67,8 @@ eim_err_t eim_package_builder_build(void *ctx, const eim_queue_build_input_t *in
     }
 out:
     if (err)
-        eim_log_warn("package build failed", "operation", in && in->op_id ? in->op_id : "",
-                     "kind", in && in->kind ? in->kind : "", "reason", reason, "error",
-                     eim_strerror(err));
+        eim_log_warn("package build failed", "operation", in && in->op_id ? in->op_id : "", "kind",
+                     in && in->kind ? in->kind : "", "reason", reason, "error", eim_strerror(err));
     eim_package_params_free(params);
     eim_buf_free(&eid);
     return err;
