@@ -356,7 +356,10 @@ static json_t *page_view(const char *next_cursor, const char *items_json, bool o
         json_t *mapped = json_array();
         size_t i;
         json_t *item;
-        json_array_foreach(items, i, item) json_array_append_new(mapped, operation_view(item));
+        json_array_foreach(items, i, item)
+        {
+            json_array_append_new(mapped, operation_view(item));
+        }
         json_decref(items);
         items = mapped;
     }
