@@ -207,7 +207,8 @@ static void spec_text(const eim_store_op_spec_t *spec, spec_text_t *t)
 void eim_store_op_enqueue(eim_pg_pool_t *pool, const char *tenant, const eim_store_op_spec_t *spec,
                           eim_store_cb cb, void *ctx)
 {
-    spec_text_t t = {{0}};
+    spec_text_t t;
+    memset(&t, 0, sizeof(t));
     spec_text(spec, &t);
     const char *params[] = {tenant,           spec->eid,  spec->kind,
                             spec->parameters, t.priority, spec->idempotency_key,
@@ -292,7 +293,8 @@ void eim_store_op_cancel(eim_pg_pool_t *pool, const char *tenant, const char *op
 void eim_store_campaign_create(eim_pg_pool_t *pool, const char *tenant, const char *eids_json,
                                const eim_store_op_spec_t *spec, eim_store_cb cb, void *ctx)
 {
-    spec_text_t t = {{0}};
+    spec_text_t t;
+    memset(&t, 0, sizeof(t));
     spec_text(spec, &t);
     const char *params[] = {tenant,     eids_json,    spec->kind, spec->parameters,
                             t.priority, t.not_before, t.expires,  spec->actor};
