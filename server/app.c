@@ -15,6 +15,9 @@
  * the engine's one dispatcher (server/engine.h), started by the first of
  * them. On shutdown the DTLS sessions are parked and written to the
  * database (so devices resume after the restart) before the pool closes.
+ * The operators' REST API (server/rest/) has its own listener when
+ * api.enabled: plain HTTP for a private interface, or HTTPS (api.tls) with
+ * the same keys.tls_* certificate and key.
  */
 #include "server/app.h"
 
@@ -33,6 +36,7 @@
 #include "server/coap/coap_esipa.h"
 #include "server/dtls/dtls_server.h"
 #include "server/http/http_server.h"
+#include "server/rest/rest_api.h"
 #include "server/tls/tls_context.h"
 #include "storage/migrations.h"
 #include "storage/pg_pool.h"
@@ -48,6 +52,8 @@ typedef struct {
     eim_pg_pool_t *pool;
     eim_http_server_t *admin_server;
     eim_http_server_t *https_server;
+    eim_http_server_t *api_server;
+    eim_rest_api_t *rest;
     eim_tls_context_t *tls;
     eim_engine_t engine;
     bool engine_started;
@@ -142,6 +148,11 @@ static void finish(app_t *app)
     if (app->https_server)
         eim_http_server_close(app->https_server, NULL, NULL);
     app->https_server = NULL;
+    if (app->api_server)
+        eim_http_server_close(app->api_server, NULL, NULL);
+    app->api_server = NULL;
+    eim_rest_api_free(app->rest); /* freed once its last request has answered */
+    app->rest = NULL;
     if (app->tls)
         eim_tls_context_release(app->tls); /* the listener holds its own reference */
     app->tls = NULL;
@@ -173,6 +184,8 @@ static size_t in_flight(const app_t *app)
         n += eim_dtls_server_in_flight(app->coaps_server) + (app->coaps_flushed ? 0 : 1);
     if (app->coap)
         n += eim_coap_endpoint_in_flight(eim_coap_dtls_endpoint(app->coap));
+    if (app->api_server)
+        n += eim_http_server_in_flight(app->api_server);
     return n;
 }
 
@@ -218,6 +231,8 @@ static void on_signal(uv_signal_t *handle, int signum)
         eim_dtls_server_stop_accepting(app->coaps_server);
         eim_dtls_server_flush(app->coaps_server, on_coaps_flushed, app);
     }
+    if (app->api_server)
+        eim_http_server_stop_accepting(app->api_server);
     app->deadline_ns = uv_hrtime() + (uint64_t)app->cfg->shutdown.deadline_ms * 1000000ull;
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 20);
 }
@@ -238,15 +253,14 @@ static bool start_engine(app_t *app)
     return true;
 }
 
-/* Starts the HTTPS listener when configured; false when it cannot. */
-static bool start_https(app_t *app)
+/* The TLS context shared by the HTTPS and (with api.tls) API listeners,
+ * created on first use; false when it cannot be. */
+static bool ensure_tls(app_t *app)
 {
     const eim_config_t *cfg = app->cfg;
-    if (!cfg->https.enabled)
+    if (app->tls)
         return true;
     char error[512];
-    if (!start_engine(app))
-        return false;
     eim_tls_context_options_t tls_options = {
         .certificate_chain = cfg->keys.tls_certificate_chain,
         .private_key = cfg->keys.tls_private_key,
@@ -258,6 +272,17 @@ static bool start_https(app_t *app)
                       error);
         return false;
     }
+    return true;
+}
+
+/* Starts the HTTPS listener when configured; false when it cannot. */
+static bool start_https(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->https.enabled)
+        return true;
+    if (!start_engine(app) || !ensure_tls(app))
+        return false;
     eim_http_server_options_t options = {
         .name = "https",
         .listen = cfg->https.listen,
@@ -378,6 +403,47 @@ static bool start_coaps(app_t *app)
     return true;
 }
 
+/* Starts the operators' REST API listener when configured. */
+static bool start_api(app_t *app)
+{
+    const eim_config_t *cfg = app->cfg;
+    if (!cfg->api.enabled)
+        return true;
+    if (cfg->api.tls && !ensure_tls(app))
+        return false;
+    eim_rest_options_t rest_options = {
+        .pool = app->pool,
+        .max_batch = cfg->api.max_batch,
+        .default_page_size = cfg->api.default_page_size < cfg->api.max_page_size
+                                 ? cfg->api.default_page_size
+                                 : cfg->api.max_page_size,
+        .max_page_size = cfg->api.max_page_size,
+        .retry_after_s = cfg->api.retry_after_s,
+    };
+    app->rest = eim_rest_api_new(&rest_options);
+    eim_http_server_options_t options = {
+        .name = "api",
+        .listen = cfg->api.listen,
+        .max_connections = cfg->api.max_connections,
+        .max_header_bytes = cfg->api.max_header_bytes,
+        .max_body_bytes = cfg->api.max_body_bytes,
+        .idle_timeout_ms = cfg->api.idle_timeout_ms,
+        .handler = eim_rest_handle,
+        .handler_ctx = app->rest,
+        .metrics = app->metrics,
+        .tls = cfg->api.tls ? app->tls : NULL,
+        .handshake_timeout_ms = cfg->api.handshake_timeout_ms,
+        .problem_details = true,
+    };
+    app->api_server = eim_http_server_start(app->loop, &options);
+    if (!app->api_server)
+        return false;
+    eim_log_info("listening", "listener", "api", "protocol", cfg->api.tls ? "https" : "http",
+                 "address", eim_http_server_address(app->api_server), "endpoints",
+                 "/api/v1 /openapi.json");
+    return true;
+}
+
 int eim_app_serve(const eim_config_t *cfg)
 {
     int code = check_schema(cfg);
@@ -436,7 +502,7 @@ int eim_app_serve(const eim_config_t *cfg)
         eim_log_info("listening", "listener", "admin", "protocol", "http", "address",
                      eim_http_server_address(app.admin_server), "endpoints",
                      "/livez /readyz /metrics");
-        if (!start_https(&app) || !start_coaps(&app)) {
+        if (!start_https(&app) || !start_coaps(&app) || !start_api(&app)) {
             code = EIM_EXIT_CONFIG;
             finish(&app);
         } else {

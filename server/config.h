@@ -63,6 +63,20 @@ typedef struct {
         char *park_key;
     } coaps;
     struct {
+        bool enabled;
+        char *listen;
+        bool tls;
+        int max_connections;
+        int idle_timeout_ms;
+        int handshake_timeout_ms;
+        int max_header_bytes;
+        int max_body_bytes;
+        int max_batch;
+        int default_page_size;
+        int max_page_size;
+        int retry_after_s;
+    } api;
+    struct {
         int deadline_ms;
     } shutdown;
     struct {

@@ -2,6 +2,7 @@
  * eimd: the SGP.32 eSIM IoT remote Manager.
  *
  *   eimd [--config FILE] serve|migrate|keygen|version
+ *   eimd [--config FILE] apikey create --tenant T --scope ro|rw [--description TEXT]
  *   eimd decode [--in hex|base64|der] [FILE|-|HEXSTRING]
  *
  * Without --config, the built-in defaults apply (the same values as
@@ -15,6 +16,7 @@
 #include <wolfssl/version.h>
 
 #include "proto/base/log.h"
+#include "server/apikey_cmd.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/decode_cmd.h"
@@ -26,11 +28,14 @@ extern char **environ;
 static void usage(FILE *out)
 {
     fprintf(out, "usage: eimd [--config FILE] serve|migrate|keygen|version\n"
+                 "       eimd [--config FILE] apikey create --tenant T --scope ro|rw "
+                 "[--description TEXT]\n"
                  "       eimd decode [--in hex|base64|der] [FILE|-|HEXSTRING]\n"
                  "  serve    run the eIM (listeners, database pool) until SIGTERM/SIGINT\n"
                  "  migrate  apply pending database migrations and exit\n"
                  "  keygen   create missing development keys and certificates\n"
                  "  version  print the version and exit\n"
+                 "  apikey   create a REST API key (printed once; stored hashed)\n"
                  "  decode   print an ESipa/ESep message (hex, base64 or DER) as JSON\n");
 }
 
@@ -55,6 +60,7 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     const char *command = NULL;
+    int command_index = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config_path = argv[++i];
@@ -63,6 +69,10 @@ int main(int argc, char **argv)
             return EIM_EXIT_OK;
         } else if (!command && argv[i][0] != '-') {
             command = argv[i];
+            command_index = i;
+            /* apikey takes its own arguments after the command */
+            if (strcmp(command, "apikey") == 0)
+                break;
             /* decode takes its own arguments and needs no configuration. */
             if (strcmp(command, "decode") == 0)
                 return eim_decode_cmd(argc - i - 1, argv + i + 1, stdin, stdout, stderr);
@@ -98,6 +108,9 @@ int main(int argc, char **argv)
         code = run_migrate(&cfg);
     } else if (strcmp(command, "keygen") == 0) {
         code = eim_keygen(&cfg);
+    } else if (strcmp(command, "apikey") == 0) {
+        code = eim_apikey_cmd(&cfg, argc - command_index - 1, argv + command_index + 1, stdout,
+                              stderr);
     } else {
         fprintf(stderr, "eimd: unknown command '%s'\n", command);
         usage(stderr);

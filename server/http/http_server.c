@@ -317,6 +317,19 @@ static void reject(conn_t *conn, int status)
 {
     static const char body[] = "{\"error\":\"bad request\"}";
     uv_read_stop((uv_stream_t *)&conn->tcp);
+    if (conn->server->options.problem_details) {
+        /* RFC 9457 for listeners whose clients expect it (the REST API) */
+        char problem[256];
+        int n = snprintf(problem, sizeof(problem),
+                         "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
+                         "\"detail\":\"%s\"}",
+                         eim_http_status_text(status), status,
+                         status == 413   ? "the request body exceeds the configured limit"
+                         : status == 431 ? "the request head exceeds the configured limit"
+                                         : "the request is not valid HTTP/1.1");
+        send_response(conn, status, "application/problem+json", NULL, problem, (size_t)n, true);
+        return;
+    }
     send_response(conn, status, "application/json", NULL, body, sizeof(body) - 1, true);
 }
 

@@ -72,6 +72,9 @@ typedef struct {
     /* HTTPS: NULL for plain HTTP; otherwise the server takes a reference */
     eim_tls_context_t *tls;
     int handshake_timeout_ms; /* HTTPS only: close a handshake unfinished after this */
+    /* Requests the server refuses itself (400, 413, 431) are answered as
+     * RFC 9457 application/problem+json instead of a bare JSON error. */
+    bool problem_details;
 } eim_http_server_options_t;
 
 /* Binds and listens. On failure returns NULL and logs why. */
