@@ -448,7 +448,7 @@ static void test_dtls13_rpk_stays_live(void **state)
     client_free(c);
 }
 
-/* A client listing X.509 before RawPublicKey gets the raw key (log D1). */
+/* A client listing X.509 before RawPublicKey gets the raw key (log P5). */
 static void test_rpk_listed_second(void **state)
 {
     fixture_t *f = *state;
