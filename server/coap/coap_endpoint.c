@@ -799,11 +799,7 @@ static void handle_request(eim_coap_endpoint_t *ep, session_t *s, const eim_coap
     if (m->block1.present)
         block1_release(ep, s);
     if (x->state == X_RUNNING && x->request_type == EIM_COAP_CON) {
-        if (ep->o.piggyback_ms == 0) {
-            piggyback_expired(&x->timer);
-        } else {
-            uv_timer_start(&x->timer, piggyback_expired, ep->o.piggyback_ms, 0);
-        }
+        uv_timer_start(&x->timer, piggyback_expired, ep->o.piggyback_ms, 0);
     }
 }
 
@@ -926,6 +922,11 @@ eim_coap_endpoint_t *eim_coap_endpoint_new(const eim_coap_endpoint_options_t *op
         ep->o.resource_path++;
     snprintf(ep->resource, sizeof(ep->resource), "%s", ep->o.resource_path);
     ep->o.resource_path = ep->resource;
+    /* 0 is "unset" like the other options: before, it meant "separate
+     * response at once", and eimd (which does not set it) answered every
+     * poll with an empty ACK plus a CON response. */
+    if (ep->o.piggyback_ms == 0)
+        ep->o.piggyback_ms = 500;
     if (ep->o.ack_timeout_ms == 0)
         ep->o.ack_timeout_ms = 2000;
     if (ep->o.ack_random_factor < 1.0)

@@ -108,7 +108,7 @@ typedef struct {
     uint32_t ack_timeout_ms;          /* RFC 7252 ACK_TIMEOUT; default 2000 */
     double ack_random_factor;         /* default 1.5 */
     unsigned max_retransmit;          /* default 4 */
-    uint32_t piggyback_ms;            /* answer in the ACK if ready within; default 500 */
+    uint32_t piggyback_ms;            /* answer in the ACK if ready within; 0: default 500 */
     uint32_t exchange_lifetime_ms;    /* default 247000 (§4.8.2) */
     uint32_t non_lifetime_ms;         /* default 145000 */
     uint8_t block_szx;                /* 0..6; default 6 (1024-byte blocks) */

@@ -139,13 +139,14 @@ eim_err_t eim_dtls_client_hello_peek(const uint8_t *datagram, size_t len,
             reader_t types;
             if (!take_vector(&ext, 1, &types))
                 return EIM_ERR_DECODE;
+            /* A client that lists RawPublicKey at all has the server's key
+             * pinned; X.509 ahead of it (GnuTLS's default order) does not
+             * mean it holds the CA. Interpretation log P5. */
             for (size_t i = 0; i < types.left; i++) {
                 if (types.p[i] == CERT_TYPE_RAW_PUBLIC_KEY) {
                     out->wants_raw_public_key = true;
                     break;
                 }
-                if (types.p[i] == CERT_TYPE_X509)
-                    break;
             }
         }
     }

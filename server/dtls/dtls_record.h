@@ -45,7 +45,7 @@ void eim_dtls_record_parse(const uint8_t *datagram, size_t len, size_t cid_size,
                            eim_dtls_record_t *out);
 
 typedef struct {
-    bool wants_raw_public_key; /* server_certificate_type prefers RawPublicKey */
+    bool wants_raw_public_key; /* server_certificate_type lists RawPublicKey */
     bool has_cookie;           /* legacy cookie non-empty or cookie extension (1.3) */
 } eim_dtls_client_hello_t;
 

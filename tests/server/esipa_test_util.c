@@ -64,11 +64,17 @@ size_t esipa_test_result_body(eim_signer_t *euicc, const eim_euicc_package_t *pk
 void esipa_test_check_package(eim_span_t spki, const char *eim_id, eim_span_t bf51,
                               eim_euicc_package_request_t *req)
 {
+    esipa_test_verify_package(spki, eim_id, bf51, req);
+    assert_int_equal(req->package.psmos[0].kind, EIM_PSMO_ENABLE);
+}
+
+void esipa_test_verify_package(eim_span_t spki, const char *eim_id, eim_span_t bf51,
+                               eim_euicc_package_request_t *req)
+{
     assert_int_equal(eim_esep_package_decode(bf51.ptr, bf51.len, req, NULL), EIM_OK);
     assert_memory_equal(req->package.eid.ptr, esipa_test_eid, 16);
     assert_int_equal(req->package.eim_id.len, strlen(eim_id));
     assert_memory_equal(req->package.eim_id.ptr, eim_id, strlen(eim_id));
-    assert_int_equal(req->package.psmos[0].kind, EIM_PSMO_ENABLE);
     eim_ec_pubkey_t *pub = NULL;
     assert_int_equal(eim_ec_pubkey_from_spki(spki, &pub), EIM_OK);
     uint8_t digest[EIM_SHA256_LEN];

@@ -29,5 +29,8 @@ size_t esipa_test_result_body(eim_signer_t *euicc, const eim_euicc_package_t *pk
  * (DER or PEM). */
 void esipa_test_check_package(eim_span_t spki, const char *eim_id, eim_span_t bf51,
                               eim_euicc_package_request_t *req);
+/* The same checks for any eUICC Package (PSMOs or eCOs) except the kind. */
+void esipa_test_verify_package(eim_span_t spki, const char *eim_id, eim_span_t bf51,
+                               eim_euicc_package_request_t *req);
 
 #endif

@@ -508,6 +508,27 @@ static void test_late_answer_in_piggyback_window(void **state)
     assert_int_equal(f->sent_count, 1);
 }
 
+/* Options left at zero get the documented defaults: an answer 50 ms late
+ * is still piggybacked (the window is 500 ms). */
+static void test_default_piggyback_window(void **state)
+{
+    fixture_t *f = *state;
+    eim_coap_endpoint_options_t o = base_options(f);
+    o.piggyback_ms = 0;
+    restart(f, &o);
+    f->mode = H_DEFER;
+    req_t r = post(0x6107);
+    send_req(f, "s1", &r);
+    run_for(f, 50);
+    assert_int_equal(f->sent_count, 0);
+    answer_deferred(f);
+    eim_coap_message_t m = sent_msg(f, 0);
+    assert_int_equal(m.type, EIM_COAP_ACK);
+    assert_int_equal(m.code, EIM_COAP_CONTENT);
+    assert_int_equal(m.message_id, 0x6107);
+    eim_coap_message_clear(&m);
+}
+
 static void test_block2(void **state)
 {
     fixture_t *f = *state;
@@ -812,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_separate_response_retransmitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_separate_response_acknowledged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_answer_in_piggyback_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_piggyback_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block1_too_large, setup, teardown),

@@ -272,7 +272,7 @@ static int udp_socket(const char *source)
 typedef struct {
     WOLFSSL_METHOD *(*method)(void);
     const char *ciphers;
-    bool rpk;
+    int rpk; /* 0: X.509; 1: RawPublicKey; 2: X.509 then RawPublicKey (GnuTLS's order) */
     bool cid;
     const char *source;
 } client_options_t;
@@ -288,8 +288,10 @@ static client_t *client_new(int port, const client_options_t *o)
     int groups[] = {WOLFSSL_ECC_SECP256R1};
     assert_int_equal(wolfSSL_CTX_set_groups(c->ctx, groups, 1), WOLFSSL_SUCCESS);
     if (o->rpk) {
-        const char types[] = {WOLFSSL_CERT_TYPE_RPK};
-        assert_int_equal(wolfSSL_CTX_set_server_cert_type(c->ctx, types, 1), WOLFSSL_SUCCESS);
+        const char types[] = {WOLFSSL_CERT_TYPE_X509, WOLFSSL_CERT_TYPE_RPK};
+        int first = o->rpk == 2 ? 0 : 1;
+        assert_int_equal(wolfSSL_CTX_set_server_cert_type(c->ctx, types + first, 2 - first),
+                         WOLFSSL_SUCCESS);
         wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_NONE, NULL); /* the IPA pins the SPKI */
     } else {
         assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, ca_path, NULL), WOLFSSL_SUCCESS);
@@ -443,6 +445,21 @@ static void test_dtls13_rpk_stays_live(void **state)
     rebind(c, "127.0.0.1");
     assert_true(roundtrip(f, c, "moved 1.3"));
     assert_true(metric(f, "eimd_dtls_cid_migrations_total") == 1);
+    client_free(c);
+}
+
+/* A client listing X.509 before RawPublicKey gets the raw key (log P5). */
+static void test_rpk_listed_second(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLSv1_2_client_method, NULL, 2, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    int type = -1;
+    assert_int_equal(wolfSSL_get_negotiated_server_cert_type(c->ssl, &type), WOLFSSL_SUCCESS);
+    assert_int_equal(type, WOLFSSL_CERT_TYPE_RPK);
+    assert_true(roundtrip(f, c, "rpk second"));
     client_free(c);
 }
 
@@ -735,6 +752,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dtls12_x509_cid, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_dtls13_rpk_stays_live, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rpk_listed_second, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cookie_survives_rotation, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_migration_needs_authentic_record, fixture_setup,
