@@ -87,6 +87,8 @@ typedef struct {
         bool apply_unverified_results;
         int retry_after_s;
         int key_cache_size;
+        int polls_per_minute;
+        int poll_burst;
     } esipa;
     struct {
         char *signing_key;

@@ -74,6 +74,8 @@ eim_err_t eim_engine_start(eim_engine_t *engine, uv_loop_t *loop, eim_pg_pool_t 
                                   : EIM_ESIPA_UNKNOWN_KEY_REFUSE,
         .retry_after_s = cfg->esipa.retry_after_s,
         .key_cache_capacity = (size_t)cfg->esipa.key_cache_size,
+        .polls_per_minute = (unsigned)cfg->esipa.polls_per_minute,
+        .poll_burst = (unsigned)cfg->esipa.poll_burst,
     };
     engine->dispatcher = eim_esipa_dispatcher_new(&options);
     return EIM_OK;

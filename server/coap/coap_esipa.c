@@ -44,6 +44,10 @@ void eim_coap_esipa_answer(eim_coap_exchange_t *exchange, const eim_esipa_reply_
         eim_coap_respond_error(exchange, EIM_COAP_SERVICE_UNAVAILABLE, diag,
                                reply->retry_after_s > 0 ? reply->retry_after_s : 0);
         return;
+    case EIM_ESIPA_REPLY_TOO_MANY_REQUESTS: /* RFC 8516: Max-Age says when to retry */
+        eim_coap_respond_error(exchange, EIM_COAP_TOO_MANY_REQUESTS, diag,
+                               reply->retry_after_s > 0 ? reply->retry_after_s : 1);
+        return;
     case EIM_ESIPA_REPLY_INTERNAL:
     default: eim_coap_respond_error(exchange, EIM_COAP_INTERNAL_SERVER_ERROR, diag, -1); return;
     }

@@ -12,6 +12,7 @@
  * acknowledgements) on a heap request that owns a copy of the body.
  */
 #include "server/esipa/dispatcher.h"
+#include "server/esipa/poll_limiter.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,14 +52,15 @@ static const char *const fn_names[FN_COUNT] = {
     "GetEimPackage",          "ProvideEimPackageResult", "HandleNotification",
     "InitiateAuthentication", "AuthenticateClient",      "GetBoundProfilePackage",
     "CancelSession",          "TransferEimPackage",      "unknown"};
-#define OUTCOME_COUNT 6
+#define OUTCOME_COUNT 7
 static const char *const outcome_names[OUTCOME_COUNT] = {
-    "ok", "no_content", "bad_request", "unsupported", "unavailable", "internal"};
+    "ok", "no_content", "bad_request", "unsupported", "unavailable", "internal", "rate_limited"};
 
 struct eim_esipa_dispatcher {
     eim_esipa_dispatcher_options_t options;
     eim_key_cache_t *keys;
-    eim_esipa_ipa_to_eim_t *scratch; /* synchronous decodes */
+    eim_poll_limiter_t *poll_limiter; /* NULL: unlimited */
+    eim_esipa_ipa_to_eim_t *scratch;  /* synchronous decodes */
     eim_esipa_json_scratch_t json_scratch;
     size_t in_flight;
     bool freed;
@@ -91,6 +93,9 @@ eim_esipa_dispatcher_t *eim_esipa_dispatcher_new(const eim_esipa_dispatcher_opti
         d->options.key_cache_capacity = 4096;
     if (eim_key_cache_new(d->options.key_cache_capacity, &d->keys) != EIM_OK)
         eim_key_cache_new(4096, &d->keys);
+    if (d->options.polls_per_minute)
+        d->poll_limiter = eim_poll_limiter_new(
+            d->options.polls_per_minute, d->options.poll_burst ? d->options.poll_burst : 10, 65536);
     d->scratch = EIM_NEW(eim_esipa_ipa_to_eim_t);
     eim_esipa_json_scratch_init(&d->json_scratch, EIM_ESIPA_JSON_MAX_TEXT);
     static eim_metrics_t *fallback;
@@ -122,6 +127,7 @@ static void dispatcher_release(eim_esipa_dispatcher_t *d)
     if (!d->freed || d->in_flight > 0)
         return;
     eim_key_cache_free(d->keys);
+    eim_poll_limiter_free(d->poll_limiter);
     free(d->scratch);
     eim_esipa_json_scratch_free(&d->json_scratch);
     free(d);
@@ -150,14 +156,29 @@ static void json_failure_codes(eim_esipa_reply_kind_t kind, const char **subject
     case EIM_ESIPA_REPLY_BAD_REQUEST: *subject = "1.2", *reason = "2.1"; break;
     case EIM_ESIPA_REPLY_UNSUPPORTED: *subject = "1.2", *reason = "4.2"; break;
     case EIM_ESIPA_REPLY_UNAVAILABLE: *subject = "1.2", *reason = "4.10"; break;
+    case EIM_ESIPA_REPLY_TOO_MANY_REQUESTS: *subject = "1.2", *reason = "6.4"; break;
     default: *subject = "1.2", *reason = "1.1"; break;
     }
 }
+
+static void send_reply_retry(eim_esipa_dispatcher_t *d, int fn, eim_esipa_binding_t binding,
+                             eim_esipa_reply_kind_t kind, const uint8_t *body, size_t body_len,
+                             const char *content_type, const char *diagnostic, int retry_after_s,
+                             eim_esipa_reply_cb cb, void *ctx);
 
 static void send_reply(eim_esipa_dispatcher_t *d, int fn, eim_esipa_binding_t binding,
                        eim_esipa_reply_kind_t kind, const uint8_t *body, size_t body_len,
                        const char *content_type, const char *diagnostic, eim_esipa_reply_cb cb,
                        void *ctx)
+{
+    send_reply_retry(d, fn, binding, kind, body, body_len, content_type, diagnostic,
+                     kind == EIM_ESIPA_REPLY_UNAVAILABLE ? d->options.retry_after_s : 0, cb, ctx);
+}
+
+static void send_reply_retry(eim_esipa_dispatcher_t *d, int fn, eim_esipa_binding_t binding,
+                             eim_esipa_reply_kind_t kind, const uint8_t *body, size_t body_len,
+                             const char *content_type, const char *diagnostic, int retry_after_s,
+                             eim_esipa_reply_cb cb, void *ctx)
 {
     eim_buf_t failure;
     eim_buf_init(&failure, 4096);
@@ -167,7 +188,7 @@ static void send_reply(eim_esipa_dispatcher_t *d, int fn, eim_esipa_binding_t bi
         .body = body,
         .body_len = body_len,
         .content_type = body ? content_type : NULL,
-        .retry_after_s = kind == EIM_ESIPA_REPLY_UNAVAILABLE ? d->options.retry_after_s : 0,
+        .retry_after_s = retry_after_s,
         .diagnostic = diagnostic ? diagnostic : "",
     };
     if (binding == EIM_ESIPA_BINDING_JSON && kind != EIM_ESIPA_REPLY_OK_BODY &&
@@ -377,6 +398,13 @@ static void get_eim_package(eim_esipa_dispatcher_t *d, const eim_esipa_request_t
     }
     if (in->eid.len != EIM_ESIPA_EID_LEN) {
         reply_package_error(d, request->binding, EIM_ESIPA_PACKAGE_ERROR_INVALID_EID, cb, ctx);
+        return;
+    }
+    int retry_after_s = 0;
+    if (d->poll_limiter && !eim_poll_limiter_allow(d->poll_limiter, in->eid.ptr,
+                                                   uv_now(d->options.loop), &retry_after_s)) {
+        send_reply_retry(d, FN_GET, request->binding, EIM_ESIPA_REPLY_TOO_MANY_REQUESTS, NULL, 0,
+                         NULL, "poll rate of this EID exceeded", retry_after_s, cb, ctx);
         return;
     }
     char eid[33];

@@ -59,6 +59,7 @@ typedef enum {
     EIM_ESIPA_REPLY_UNSUPPORTED, /* function not implemented */
     EIM_ESIPA_REPLY_UNAVAILABLE, /* database unavailable/busy: retry after retry_after_s */
     EIM_ESIPA_REPLY_INTERNAL,
+    EIM_ESIPA_REPLY_TOO_MANY_REQUESTS, /* per-EID poll rate exceeded: retry after retry_after_s */
 } eim_esipa_reply_kind_t;
 
 typedef struct {
@@ -67,7 +68,7 @@ typedef struct {
     const uint8_t *body;  /* OK_BODY; for the JSON binding also the error kinds */
     size_t body_len;
     const char *content_type; /* of body; NULL without body */
-    int retry_after_s;        /* UNAVAILABLE */
+    int retry_after_s;        /* UNAVAILABLE, TOO_MANY_REQUESTS */
     const char *diagnostic;   /* human-readable reason for logs / problem details */
 } eim_esipa_reply_t;
 
@@ -93,6 +94,8 @@ typedef struct {
     eim_esipa_unknown_key_policy_t unknown_key_policy;
     int retry_after_s;         /* UNAVAILABLE hint; default 30 */
     size_t key_cache_capacity; /* verified eUICC keys kept; default 4096 */
+    unsigned polls_per_minute; /* per-EID GetEimPackage rate; 0: unlimited */
+    unsigned poll_burst;       /* polls allowed at once; default 10 */
 } eim_esipa_dispatcher_options_t;
 
 eim_esipa_dispatcher_t *eim_esipa_dispatcher_new(const eim_esipa_dispatcher_options_t *options);

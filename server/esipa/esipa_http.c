@@ -51,6 +51,7 @@ static int status_of(eim_esipa_reply_kind_t kind)
     case EIM_ESIPA_REPLY_BAD_REQUEST: return 400;
     case EIM_ESIPA_REPLY_UNSUPPORTED: return 501;
     case EIM_ESIPA_REPLY_UNAVAILABLE: return 503;
+    case EIM_ESIPA_REPLY_TOO_MANY_REQUESTS: return 429;
     case EIM_ESIPA_REPLY_INTERNAL: break;
     }
     return 500;
@@ -62,7 +63,8 @@ static void on_reply(const eim_esipa_reply_t *reply, void *ctx)
     int status = status_of(reply->kind);
     char headers[160];
     int n = snprintf(headers, sizeof(headers), "%s: %s\r\n", ADMIN_PROTOCOL, p->protocol);
-    if (reply->kind == EIM_ESIPA_REPLY_UNAVAILABLE)
+    if (reply->kind == EIM_ESIPA_REPLY_UNAVAILABLE ||
+        reply->kind == EIM_ESIPA_REPLY_TOO_MANY_REQUESTS)
         snprintf(headers + n, sizeof(headers) - (size_t)n, "Retry-After: %d\r\n",
                  reply->retry_after_s > 0 ? reply->retry_after_s : 30);
     if (reply->body && reply->body_len) {

@@ -5,7 +5,8 @@
  *
  * Status mapping: 200 with the response body, 204 for HandleNotification,
  * 400 undecodable or unattributable, 405 not POST, 411 no length, 413 body
- * too large (from the HTTP server), 415 wrong Content-Type, 501 a function
+ * too large (from the HTTP server), 415 wrong Content-Type, 429 with
+ * Retry-After when the EID polls faster than allowed, 501 a function
  * eimd does not implement yet (indirect download, inject mode), 503 with
  * Retry-After when the database is unavailable, 500 otherwise. Any
  * X-Admin-Protocol gsma/rsp/v* is accepted and echoed; User-Agent is not

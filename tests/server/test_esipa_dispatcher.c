@@ -494,12 +494,52 @@ static void test_builder_kinds(void **state)
     eim_buf_free(&out);
 }
 
+/* A device polling faster than esipa.polls_per_minute gets "too many
+ * requests" with the seconds to wait, whichever binding it uses, and the
+ * refusal costs no database work. */
+static void test_poll_rate_limit(void **state)
+{
+    (void)state;
+    env_t env;
+    env_start(&env);
+    eim_esipa_dispatcher_free(env.dispatcher);
+    eim_esipa_dispatcher_options_t dopt = {.loop = &env.loop,
+                                           .queue = env.queue,
+                                           .pool = env.pool,
+                                           .seen = env.seen,
+                                           .metrics = env.metrics,
+                                           .polls_per_minute = 1,
+                                           .poll_burst = 2};
+    env.dispatcher = eim_esipa_dispatcher_new(&dopt);
+    uint8_t body[64];
+    size_t len = esipa_test_poll_body(body);
+    for (int i = 0; i < 2; i++) {
+        reply_t *ok = dispatch(&env, EIM_ESIPA_BINDING_ASN1, NULL, body, len, NULL);
+        assert_int_equal(ok->kind, EIM_ESIPA_REPLY_OK_BODY);
+        free(ok);
+    }
+    uint64_t before = eim_counter_value(env.queries);
+    bool sync = false;
+    reply_t *r = dispatch(&env, EIM_ESIPA_BINDING_ASN1, NULL, body, len, &sync);
+    assert_true(sync);
+    assert_int_equal(r->kind, EIM_ESIPA_REPLY_TOO_MANY_REQUESTS);
+    assert_in_range(r->retry_after_s, 59, 60);
+    assert_int_equal(eim_counter_value(env.queries), before);
+    free(r);
+    static const char json[] = "{\"eidValue\":\"" TEST_EID "\"}";
+    r = dispatch(&env, EIM_ESIPA_BINDING_JSON, "getEimPackage", json, strlen(json), NULL);
+    assert_int_equal(r->kind, EIM_ESIPA_REPLY_TOO_MANY_REQUESTS);
+    free(r);
+    env_stop(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder_kinds),
         cmocka_unit_test(test_poll_result_cycle),
         cmocka_unit_test(test_notifications_errors_unsupported),
+        cmocka_unit_test(test_poll_rate_limit),
     };
     return cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
 }

@@ -37,18 +37,26 @@ typedef struct {
     char *dsn;
     int admin_port, https_port;
     pid_t pid;
-    char env[16][600];
-    char *envp[17];
+    char env[24][600];
+    char *envp[25];
     eim_signer_t *euicc;
 } fixture_t;
 
+/* The path of name in the fixture's folder. Each name keeps its own buffer,
+ * so a returned path stays valid (and unchanged) across later calls. */
 static const char *path_in(const fixture_t *f, const char *name)
 {
-    static char path[4][160];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(path[slot], sizeof(path[slot]), "%s/%s", f->dir, name);
-    return path[slot];
+    static struct {
+        const char *name;
+        char path[160];
+    } slots[24];
+    size_t i = 0;
+    while (i < 24 && slots[i].name && strcmp(slots[i].name, name) != 0)
+        i++;
+    assert_true(i < 24);
+    slots[i].name = name;
+    snprintf(slots[i].path, sizeof(slots[i].path), "%s/%s", f->dir, name);
+    return slots[i].path;
 }
 
 static void sql(const fixture_t *f, const char *text)
@@ -99,6 +107,9 @@ static void enqueue(fixture_t *f)
            "')");
 }
 
+/* GetEimPackage polls per EID and minute for the next setup (0: no limit). */
+static int polls_per_minute;
+
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
@@ -121,6 +132,8 @@ static int setup(void **state)
     ENV("EIMD_HTTPS_ENABLED=true");
     ENV("EIMD_HTTPS_LISTEN=127.0.0.1:%d", f->https_port);
     ENV("EIMD_HTTPS_MAX_BODY_BYTES=4096");
+    ENV("EIMD_ESIPA_POLLS_PER_MINUTE=%d", polls_per_minute); /* 0: tests poll in loops */
+    ENV("EIMD_ESIPA_POLL_BURST=2");
     ENV("EIMD_EIM_ID=" EIM_ID);
     ENV("EIMD_DATABASE_RECONNECT_MAX_MS=300");
     ENV("EIMD_DATABASE_HEALTH_INTERVAL_MS=200");
@@ -388,6 +401,35 @@ static void test_unavailable_database(void **state)
     free(r);
 }
 
+static int setup_rate_limited(void **state)
+{
+    polls_per_minute = 1;
+    int rc = setup(state);
+    polls_per_minute = 0;
+    return rc;
+}
+
+/* Over the poll rate: 429 with Retry-After, over both bindings. */
+static void test_poll_rate_limit(void **state)
+{
+    fixture_t *f = *state;
+    response_t *r = calloc(1, sizeof(*r));
+    uint8_t poll[64];
+    const char *file = write_body(f, "poll.der", poll, esipa_test_poll_body(poll));
+    for (int i = 0; i < 2; i++) {
+        curl(f, "1.3", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1", file, NULL, r);
+        assert_int_equal(r->status, 200);
+    }
+    curl(f, "1.3", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1", file, NULL, r);
+    assert_int_equal(r->status, 429);
+    assert_non_null(strstr(r->headers, "Retry-After: "));
+    const char *json = "{\"eidValue\":\"" TEST_EID "\"}";
+    curl(f, "1.3", "POST", "/gsma/rsp2/esipa/getEimPackage", "application/json",
+         write_body(f, "poll.json", json, strlen(json)), NULL, r);
+    assert_int_equal(r->status, 429);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poll_rate_limit, setup_rate_limited, teardown),
     };
     int rc = cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
     return rc;
