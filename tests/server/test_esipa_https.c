@@ -32,10 +32,16 @@
 #define EIM_ID "eim.example.org"
 #define ENABLE "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103214\"}}]}"
 
+/* GetEimPackage polls per EID and minute for the next setup (0: no limit). */
+static int polls_per_minute;
+/* Whether the next setup imports the test eUICC itself (else the test does,
+ * through the operators' REST API). */
+static bool seed_euicc = true;
+
 typedef struct {
     char dir[64]; /* keys, bodies, logs */
     char *dsn;
-    int admin_port, https_port;
+    int admin_port, https_port, api_port;
     pid_t pid;
     char env[24][600];
     char *envp[25];
@@ -82,10 +88,13 @@ static void dump_log(const fixture_t *f)
     free(log);
 }
 
-/* Imports the test eUICC with the public key of the test PKI's eUICC. */
+/* The eIM identity, and the test eUICC with the public key of the test
+ * PKI's eUICC (unless the test imports it through the REST API). */
 static void seed(fixture_t *f)
 {
     sql(f, "INSERT INTO eim_identities (eim_id, signing_key_ref) VALUES ('" EIM_ID "', 'dev')");
+    if (!seed_euicc)
+        return;
     uint8_t spki[EIM_EC_SPKI_MAX];
     size_t spki_len;
     assert_int_equal(eim_signer_export_spki(f->euicc, spki, sizeof(spki), &spki_len), EIM_OK);
@@ -107,9 +116,6 @@ static void enqueue(fixture_t *f)
            "')");
 }
 
-/* GetEimPackage polls per EID and minute for the next setup (0: no limit). */
-static int polls_per_minute;
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
@@ -125,6 +131,7 @@ static int setup(void **state)
     seed(f);
     f->admin_port = test_free_port();
     f->https_port = test_free_port();
+    f->api_port = test_free_port();
     size_t n = 0;
 #define ENV(...) snprintf(f->env[n++], sizeof(f->env[0]), __VA_ARGS__)
     ENV("EIMD_DATABASE_DSN=%s", f->dsn);
@@ -132,6 +139,8 @@ static int setup(void **state)
     ENV("EIMD_HTTPS_ENABLED=true");
     ENV("EIMD_HTTPS_LISTEN=127.0.0.1:%d", f->https_port);
     ENV("EIMD_HTTPS_MAX_BODY_BYTES=4096");
+    ENV("EIMD_API_ENABLED=true");
+    ENV("EIMD_API_LISTEN=127.0.0.1:%d", f->api_port);
     ENV("EIMD_ESIPA_POLLS_PER_MINUTE=%d", polls_per_minute); /* 0: tests poll in loops */
     ENV("EIMD_ESIPA_POLL_BURST=2");
     ENV("EIMD_EIM_ID=" EIM_ID);
@@ -401,6 +410,111 @@ static void test_unavailable_database(void **state)
     free(r);
 }
 
+static int setup_without_euicc(void **state)
+{
+    seed_euicc = false;
+    int rc = setup(state);
+    seed_euicc = true;
+    return rc;
+}
+
+/* Calls the operators' REST API with curl; returns the status, body in out. */
+static int api(const fixture_t *f, const char *key, const char *method, const char *path,
+               const char *json, char *out, size_t out_size)
+{
+    const char *body_file = json ? write_body(f, "api.json", json, strlen(json)) : NULL;
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 20 -X %s -H 'Authorization: Bearer %s' %s%s%s -o '%s' "
+             "-w '%%{http_code}' 'http://127.0.0.1:%d%s'",
+             method, key, body_file ? "-H 'Content-Type: application/json' --data-binary '@" : "",
+             body_file ? body_file : "", body_file ? "'" : "", path_in(f, "api.out"), f->api_port,
+             path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int status = 0;
+    assert_int_equal(fscanf(p, "%d", &status), 1);
+    pclose(p);
+    char *body = test_read_file(path_in(f, "api.out"));
+    snprintf(out, out_size, "%s", body ? body : "");
+    free(body);
+    return status;
+}
+
+static const char *json_text(json_t *doc, const char *key)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    assert_non_null(v);
+    return v;
+}
+
+/*
+ * The whole path as an operator and a device see it: an API key, the eUICC
+ * imported and an enable queued through the REST API, the device polling
+ * over HTTPS and returning its signed result, the operation COMPLETED with
+ * outcome SUCCESS when read back through the REST API.
+ */
+static void test_operator_to_device(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[1024], key[160] = "", out[8192];
+    snprintf(cmd, sizeof(cmd),
+             "env EIMD_DATABASE_DSN='%s' '%s' apikey create --tenant default --scope rw", f->dsn,
+             test_eimd_path());
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(key, sizeof(key), p));
+    pclose(p);
+    key[strcspn(key, "\n")] = '\0';
+    assert_true(strncmp(key, "eimd_", 5) == 0);
+
+    uint8_t spki[EIM_EC_SPKI_MAX];
+    size_t spki_len;
+    assert_int_equal(eim_signer_export_spki(f->euicc, spki, sizeof(spki), &spki_len), EIM_OK);
+    eim_buf_t b64;
+    eim_buf_init(&b64, 4096);
+    assert_int_equal(eim_base64_encode(spki, spki_len, &b64), EIM_OK);
+    char import[1024];
+    snprintf(import, sizeof(import),
+             "{\"eid\":\"" TEST_EID "\",\"eimId\":\"" EIM_ID "\",\"publicKey\":\"%.*s\"}",
+             (int)b64.len, (const char *)b64.data);
+    eim_buf_free(&b64);
+    assert_int_equal(api(f, key, "POST", "/api/v1/euiccs", import, out, sizeof(out)), 201);
+
+    assert_int_equal(api(f, key, "POST", "/api/v1/euiccs/" TEST_EID "/operations",
+                         "{\"kind\":\"psmo\",\"parameters\":" ENABLE "}", out, sizeof(out)),
+                     202);
+    json_t *op = json_loads(out, 0, NULL);
+    assert_non_null(op);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/operations/%s", json_text(op, "operationId"));
+    json_decref(op);
+    assert_int_equal(api(f, key, "GET", path, NULL, out, sizeof(out)), 200);
+    op = json_loads(out, 0, NULL);
+    assert_string_equal(json_text(op, "status"), "ACCEPTED");
+    json_decref(op);
+
+    response_t *r = calloc(1, sizeof(*r));
+    eim_esipa_eim_to_ipa_t *msg = calloc(1, sizeof(*msg));
+    eim_euicc_package_request_t *req = calloc(1, sizeof(*req));
+    poll_package(f, "1.3", r);
+    check_package(f, r, req, msg);
+    uint8_t body[2048];
+    size_t len = esipa_test_result_body(f->euicc, &req->package, 9, false, body, sizeof(body));
+    curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
+         write_body(f, "result.der", body, len), NULL, r);
+    assert_int_equal(r->status, 200);
+
+    assert_int_equal(api(f, key, "GET", path, NULL, out, sizeof(out)), 200);
+    op = json_loads(out, 0, NULL);
+    assert_string_equal(json_text(op, "status"), "COMPLETED");
+    assert_string_equal(json_text(op, "outcome"), "SUCCESS");
+    json_decref(op);
+    free(r);
+    free(msg);
+    free(req);
+}
+
 static int setup_rate_limited(void **state)
 {
     polls_per_minute = 1;
@@ -438,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_rate_limit, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_operator_to_device, setup_without_euicc, teardown),
     };
     int rc = cmocka_run_group_tests(tests, test_pki_group_setup, test_pki_group_teardown);
     return rc;
