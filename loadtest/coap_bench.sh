@@ -54,6 +54,8 @@ export EIMD_DATABASE_DSN=$(deploy/pg-cluster dsn "$work/pg" eimd)
 export EIMD_DATABASE_MIGRATE_ON_START=true EIMD_COAPS_ENABLED=true EIMD_LOG_LEVEL=warn
 export EIMD_COAPS_LISTEN=127.0.0.1:$coaps_port EIMD_ADMIN_LISTEN=127.0.0.1:$admin_port
 export EIMD_COAPS_HANDSHAKE_RATE_PER_PREFIX=0
+# every session polls as fast as it can: measure the poll path, not the per-EID limit
+export EIMD_ESIPA_POLLS_PER_MINUTE=0
 export EIMD_KEYS_SIGNING_KEY=$work/keys/signing.key.pem EIMD_KEYS_TLS_CA_CERTIFICATE=$work/keys/ca.pem
 export EIMD_KEYS_TLS_CA_KEY=$work/keys/ca.key.pem EIMD_KEYS_TLS_CERTIFICATE_CHAIN=$work/keys/chain.pem
 export EIMD_KEYS_TLS_PRIVATE_KEY=$work/keys/tls.key.pem EIMD_KEYS_TLS_RAW_PUBLIC_KEY=$work/keys/tls.spki.der

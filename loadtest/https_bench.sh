@@ -47,6 +47,8 @@ deploy/pg-cluster createdb "$work/pg" eimd
 https_port=$(free_port); admin_port=$(free_port); nginx_port=$(free_port)
 export EIMD_DATABASE_DSN=$(deploy/pg-cluster dsn "$work/pg" eimd)
 export EIMD_DATABASE_MIGRATE_ON_START=true EIMD_HTTPS_ENABLED=true EIMD_LOG_LEVEL=warn
+# one EID polls as fast as wrk can: measure the poll path, not the per-EID limit
+export EIMD_ESIPA_POLLS_PER_MINUTE=0
 export EIMD_HTTPS_LISTEN=127.0.0.1:$https_port EIMD_ADMIN_LISTEN=127.0.0.1:$admin_port
 export EIMD_KEYS_SIGNING_KEY=$work/keys/signing.key.pem EIMD_KEYS_TLS_CA_CERTIFICATE=$work/keys/ca.pem
 export EIMD_KEYS_TLS_CA_KEY=$work/keys/ca.key.pem EIMD_KEYS_TLS_CERTIFICATE_CHAIN=$work/keys/chain.pem
@@ -93,9 +95,10 @@ wrk.headers["X-Admin-Protocol"] = "gsma/rsp/v2.1.0"
 wrk.body = "\191\79\18\90\16\137\4\144\50\18\52\81\35\69\18\52\86\120\144\18\53"
 LUA
 
-run() { # url -> requests/s
-  wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/poll.lua" "$1" 2>&1 |
-    awk '/^Requests\/sec/ {print $2}'
+run() { # url -> requests/s; any non-2xx answer invalidates the run
+  out=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/poll.lua" "$1" 2>&1)
+  if grep -q 'Non-2xx' <<<"$out"; then echo "non-2xx answers from $1:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/^Requests\/sec/ {print $2}' <<<"$out"
 }
 check=$(curl -sk -X POST -H 'Content-Type: application/x-gsma-rsp-asn1' \
   --data-binary @<(printf '\277\117\022\132\020\211\004\220\062\022\064\121\043\105\022\064\126\170\220\022\065') \

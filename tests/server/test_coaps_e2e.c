@@ -74,34 +74,22 @@ typedef struct {
 
 static const char *path_in(const fixture_t *f, const char *name)
 {
-    static char path[4][160];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(path[slot], sizeof(path[slot]), "%s/%s", f->dir, name);
-    return path[slot];
+    return test_path(f->dir, name);
 }
 
 static void sql(const fixture_t *f, const char *text)
 {
-    char *v = test_pg_query_value(f->dsn, text);
-    assert_non_null(v);
-    free(v);
+    test_pg_exec(f->dsn, text);
 }
 
 static long sql_long(const fixture_t *f, const char *text)
 {
-    char *v = test_pg_query_value(f->dsn, text);
-    assert_non_null(v);
-    long n = atol(v);
-    free(v);
-    return n;
+    return test_pg_long(f->dsn, text);
 }
 
 static void dump_log(const fixture_t *f)
 {
-    char *log = test_read_file(path_in(f, "eimd.log"));
-    fprintf(stderr, "--- eimd log ---\n%s--- end ---\n", log ? log : "(none)");
-    free(log);
+    test_dump_log(path_in(f, "eimd.log"));
 }
 
 /* $LIBCOAP_PREFIX/bin/coap-client-wolfssl, the prefix from the environment
@@ -201,6 +189,7 @@ static int setup_with(void **state, const serve_options_t *so)
     ENV("EIMD_COAPS_PARK_AFTER_MS=%d", so->park_after_ms);
     ENV("EIMD_COAPS_PARK_KEY=%s", path_in(f, "park.key"));
     ENV("EIMD_EIM_ID=" EIM_ID);
+    ENV("EIMD_ESIPA_POLLS_PER_MINUTE=0"); /* tests poll in loops */
     ENV("EIMD_DATABASE_RECONNECT_MAX_MS=300");
     ENV("EIMD_DATABASE_HEALTH_INTERVAL_MS=200");
     ENV("EIMD_KEYS_SIGNING_KEY=%s", path_in(f, "signing.key.pem"));

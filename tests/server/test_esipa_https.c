@@ -48,44 +48,24 @@ typedef struct {
     eim_signer_t *euicc;
 } fixture_t;
 
-/* The path of name in the fixture's folder. Each name keeps its own buffer,
- * so a returned path stays valid (and unchanged) across later calls. */
 static const char *path_in(const fixture_t *f, const char *name)
 {
-    static struct {
-        const char *name;
-        char path[160];
-    } slots[24];
-    size_t i = 0;
-    while (i < 24 && slots[i].name && strcmp(slots[i].name, name) != 0)
-        i++;
-    assert_true(i < 24);
-    slots[i].name = name;
-    snprintf(slots[i].path, sizeof(slots[i].path), "%s/%s", f->dir, name);
-    return slots[i].path;
+    return test_path(f->dir, name);
 }
 
 static void sql(const fixture_t *f, const char *text)
 {
-    char *v = test_pg_query_value(f->dsn, text);
-    assert_non_null(v);
-    free(v);
+    test_pg_exec(f->dsn, text);
 }
 
 static long sql_long(const fixture_t *f, const char *text)
 {
-    char *v = test_pg_query_value(f->dsn, text);
-    assert_non_null(v);
-    long n = atol(v);
-    free(v);
-    return n;
+    return test_pg_long(f->dsn, text);
 }
 
 static void dump_log(const fixture_t *f)
 {
-    char *log = test_read_file(path_in(f, "eimd.log"));
-    fprintf(stderr, "--- eimd log ---\n%s--- end ---\n", log ? log : "(none)");
-    free(log);
+    test_dump_log(path_in(f, "eimd.log"));
 }
 
 /* The eIM identity, and the test eUICC with the public key of the test

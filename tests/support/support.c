@@ -63,6 +63,24 @@ char *test_pg_query_value(const char *dsn, const char *sql)
     return value;
 }
 
+void test_pg_exec(const char *dsn, const char *sql)
+{
+    char *v = test_pg_query_value(dsn, sql);
+    if (!v)
+        die("SQL failed: %s", sql);
+    free(v);
+}
+
+long test_pg_long(const char *dsn, const char *sql)
+{
+    char *v = test_pg_query_value(dsn, sql);
+    if (!v)
+        die("SQL failed: %s", sql);
+    long n = atol(v);
+    free(v);
+    return n;
+}
+
 char *test_pg_create_db(const char *prefix)
 {
     const char *dsn = admin_dsn();
@@ -231,4 +249,27 @@ char *test_read_file(const char *path)
     data[n] = '\0';
     fclose(f);
     return data;
+}
+
+const char *test_path(const char *dir, const char *name)
+{
+    static struct {
+        const char *name;
+        char path[256];
+    } slots[32];
+    size_t i = 0;
+    while (i < 32 && slots[i].name && strcmp(slots[i].name, name) != 0)
+        i++;
+    if (i == 32)
+        die("test_path: more than 32 names");
+    slots[i].name = name;
+    snprintf(slots[i].path, sizeof(slots[i].path), "%s/%s", dir, name);
+    return slots[i].path;
+}
+
+void test_dump_log(const char *path)
+{
+    char *log = test_read_file(path);
+    fprintf(stderr, "--- %s ---\n%s--- end ---\n", path, log ? log : "(none)");
+    free(log);
 }

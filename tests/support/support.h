@@ -17,6 +17,10 @@ char *test_pg_create_db(const char *prefix);
 /* Runs one SQL statement on dsn; returns the first column of the first row
  * (heap, "" when none) or NULL on error. */
 char *test_pg_query_value(const char *dsn, const char *sql);
+/* Runs one SQL statement that must succeed (the test fails otherwise). */
+void test_pg_exec(const char *dsn, const char *sql);
+/* The first column of the first row of sql as a number (must succeed). */
+long test_pg_long(const char *dsn, const char *sql);
 /* Stops / starts the test cluster (EIMD_TEST_PG_CTL on EIMD_TEST_PG_CLUSTER). */
 void test_pg_cluster(const char *action);
 
@@ -44,6 +48,14 @@ int test_http_get(int port, const char *path, char *body, size_t body_size);
 /* Polls test_http_get(port, path) until it returns want or timeout_ms passes;
  * returns the last status seen. */
 int test_http_wait_status(int port, const char *path, int want, int timeout_ms);
+
+/* dir/name. Each name keeps its own buffer, so a returned path stays valid
+ * and unchanged across later calls (until the same name is asked again
+ * with another dir). */
+const char *test_path(const char *dir, const char *name);
+
+/* Prints a process log file to stderr (for failing tests). */
+void test_dump_log(const char *path);
 
 /* Reads a whole file (heap, NUL-terminated) or NULL. */
 char *test_read_file(const char *path);
