@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,9 @@
 #include "proto/crypto/package_codec.h"
 #include "proto/crypto/package_signature.h"
 #include "proto/esep/euicc_result.h"
+#include "proto/base/text_codec.h"
 #include "proto/esipa/esipa_message.h"
+#include "tests/support/support.h"
 
 const uint8_t esipa_test_eid[16] = {0x89, 0x04, 0x90, 0x32, 0x12, 0x34, 0x51, 0x23,
                                     0x45, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x35};
@@ -59,6 +62,24 @@ size_t esipa_test_result_body(eim_signer_t *euicc, const eim_euicc_package_t *pk
     eim_buf_free(&epr);
     free(res);
     return n;
+}
+
+void esipa_test_import_euicc(const char *dsn, const char *eim_id, const char *eid,
+                             eim_signer_t *euicc)
+{
+    uint8_t spki[EIM_EC_SPKI_MAX];
+    size_t spki_len;
+    assert_int_equal(eim_signer_export_spki(euicc, spki, sizeof(spki), &spki_len), EIM_OK);
+    eim_buf_t hex;
+    eim_buf_init(&hex, 4096);
+    assert_int_equal(eim_hex_encode(spki, spki_len, &hex), EIM_OK);
+    char stmt[2048];
+    snprintf(stmt, sizeof(stmt),
+             "INSERT INTO euiccs (eid, eim_id, euicc_public_key) VALUES ('%s', '%s', "
+             "decode('%.*s', 'hex'))",
+             eid, eim_id, (int)hex.len, (const char *)hex.data);
+    eim_buf_free(&hex);
+    test_pg_exec(dsn, stmt);
 }
 
 void esipa_test_check_package(eim_span_t spki, const char *eim_id, eim_span_t bf51,

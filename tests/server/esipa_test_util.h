@@ -24,6 +24,11 @@ size_t esipa_test_poll_body(uint8_t *out);
 size_t esipa_test_result_body(eim_signer_t *euicc, const eim_euicc_package_t *pkg, uint64_t seq,
                               bool tamper, uint8_t *out, size_t cap);
 
+/* Inserts eid (32 hex digits) for eim_id (which must exist) into dsn's
+ * euiccs with the public key of the eUICC signer (SubjectPublicKeyInfo). */
+void esipa_test_import_euicc(const char *dsn, const char *eim_id, const char *eid,
+                             eim_signer_t *euicc);
+
 /* Decodes bf51 into req and checks it is an enable PSMO for the test EID
  * from eim_id, signed (token 0) by the key whose SubjectPublicKeyInfo is spki
  * (DER or PEM). */

@@ -75,19 +75,7 @@ static void seed(fixture_t *f)
     sql(f, "INSERT INTO eim_identities (eim_id, signing_key_ref) VALUES ('" EIM_ID "', 'dev')");
     if (!seed_euicc)
         return;
-    uint8_t spki[EIM_EC_SPKI_MAX];
-    size_t spki_len;
-    assert_int_equal(eim_signer_export_spki(f->euicc, spki, sizeof(spki), &spki_len), EIM_OK);
-    eim_buf_t hex;
-    eim_buf_init(&hex, 4096);
-    assert_int_equal(eim_hex_encode(spki, spki_len, &hex), EIM_OK);
-    char stmt[2048];
-    snprintf(stmt, sizeof(stmt),
-             "INSERT INTO euiccs (eid, eim_id, euicc_public_key) VALUES ('%s', '" EIM_ID
-             "', decode('%.*s', 'hex'))",
-             TEST_EID, (int)hex.len, (const char *)hex.data);
-    eim_buf_free(&hex);
-    sql(f, stmt);
+    esipa_test_import_euicc(f->dsn, EIM_ID, TEST_EID, f->euicc);
 }
 
 static void enqueue(fixture_t *f)
