@@ -199,7 +199,8 @@ static eim_err_t load_private_key(WOLFSSL_CTX *wctx, const eim_tls_context_optio
         return EIM_ERR_CONFIG;
     }
     if (check_certificate && wolfSSL_CTX_check_private_key(wctx) != WOLFSSL_SUCCESS) {
-        fail(error, error_size, "the TLS private key does not match the certificate",
+        fail(error, error_size,
+             "the TLS certificate cannot be read by wolfSSL or does not match the private key",
              options->private_key, 0);
         return EIM_ERR_CONFIG;
     }
