@@ -96,7 +96,9 @@ void eim_log(eim_log_level_t level, const char *msg, ...)
         if (!key)
             break;
         const char *value = va_arg(ap, const char *);
-        json_object_set_new(fields, key, value ? json_string(value) : json_null());
+        json_t *text = value ? json_string(value) : json_null();
+        /* a value from the wire may not be UTF-8: say so instead of dropping it */
+        json_object_set_new(fields, key, text ? text : json_string("(invalid UTF-8)"));
     }
     va_end(ap);
     emit(level, msg, fields);

@@ -113,6 +113,7 @@ static void test_log_level_filter(void **state)
     eim_log_debug("hidden");
     eim_log_info("hidden");
     eim_log_error("shown", "k", "v");
+    eim_log_warn("bytes", "sni", "\xff\xfe");
     json_t *fields = json_pack("{s:i, s:b}", "count", 3, "ok", 1);
     eim_log_json(EIM_LOG_WARN, "typed", fields);
     json_decref(fields);
@@ -120,6 +121,7 @@ static void test_log_level_filter(void **state)
     eim_log_set_level(EIM_LOG_INFO);
     assert_null(strstr(c.data, "hidden"));
     assert_non_null(strstr(c.data, "\"level\":\"error\",\"msg\":\"shown\",\"k\":\"v\"}\n"));
+    assert_non_null(strstr(c.data, "\"msg\":\"bytes\",\"sni\":\"(invalid UTF-8)\"}\n"));
     assert_non_null(strstr(c.data, "\"msg\":\"typed\",\"count\":3,\"ok\":true}\n"));
     free(c.data);
 
