@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "proto/base/memory.h"
+#include "server/net_address.h"
 
 typedef enum { TYPE_STRING, TYPE_INT, TYPE_BOOL, TYPE_LEVEL, TYPE_LISTEN } key_type_t;
 
@@ -204,34 +205,6 @@ bool eim_config_key_at(size_t index, const char **dotted, const char **env_name,
     return true;
 }
 
-eim_err_t eim_config_parse_listen(const char *text, struct sockaddr_storage *out)
-{
-    const char *colon = strrchr(text, ':');
-    if (!colon || colon == text || !colon[1])
-        return EIM_ERR_INVALID_ARG;
-    char *end;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (errno || *end || port < 0 || port > 65535)
-        return EIM_ERR_INVALID_ARG;
-    char host[64];
-    size_t host_len = (size_t)(colon - text);
-    memset(out, 0, sizeof(*out));
-    if (text[0] == '[') {
-        if (host_len < 3 || text[host_len - 1] != ']' || host_len - 2 >= sizeof(host))
-            return EIM_ERR_INVALID_ARG;
-        memcpy(host, text + 1, host_len - 2);
-        host[host_len - 2] = '\0';
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)out) ? EIM_ERR_INVALID_ARG
-                                                                        : EIM_OK;
-    }
-    if (host_len >= sizeof(host))
-        return EIM_ERR_INVALID_ARG;
-    memcpy(host, text, host_len);
-    host[host_len] = '\0';
-    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) ? EIM_ERR_INVALID_ARG : EIM_OK;
-}
-
 /* Stores text into the field of spec, validating it. name is what error
  * messages call the key ("admin.listen" or "EIMD_ADMIN_LISTEN"). */
 static eim_err_t set_from_text(eim_config_t *cfg, const key_spec_t *spec, const char *text,
@@ -274,7 +247,7 @@ static eim_err_t set_from_text(eim_config_t *cfg, const key_spec_t *spec, const 
         return EIM_OK;
     case TYPE_LISTEN: {
         struct sockaddr_storage ss;
-        if (eim_config_parse_listen(text, &ss) != EIM_OK) {
+        if (eim_address_parse(text, &ss) != EIM_OK) {
             fail(error, error_size,
                  "%s: expected \"ipv4:port\" or \"[ipv6]:port\" with a numeric address, got "
                  "\"%s\"",

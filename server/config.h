@@ -118,8 +118,4 @@ void eim_config_free(eim_config_t *cfg);
  * drift test and `eimd config-keys`. Returns false past the end. */
 bool eim_config_key_at(size_t index, const char **dotted, const char **env_name, const char **doc);
 
-/* Parses "host:port" / "[v6]:port" into a sockaddr_storage (libuv). */
-struct sockaddr_storage;
-eim_err_t eim_config_parse_listen(const char *text, struct sockaddr_storage *out);
-
 #endif

@@ -2,6 +2,7 @@
  * Plain-UDP CoAP test transport. See coap_udp.h.
  */
 #include "server/coap/coap_udp.h"
+#include "server/net_address.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +22,6 @@ static void key_from_addr(const struct sockaddr *addr, eim_coap_key_t *key)
     size_t len =
         addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     eim_coap_key_set(key, addr, len);
-}
-
-static void peer_text(const struct sockaddr *addr, char *out, size_t size)
-{
-    char host[64] = "?";
-    int port = 0;
-    if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
-        uv_ip6_name(a6, host, sizeof(host));
-        port = ntohs(a6->sin6_port);
-        snprintf(out, size, "[%s]:%d", host, port);
-    } else {
-        const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
-        uv_ip4_name(a4, host, sizeof(host));
-        port = ntohs(a4->sin_port);
-        snprintf(out, size, "%s:%d", host, port);
-    }
 }
 
 static void on_send(const eim_coap_key_t *key, const uint8_t *data, size_t len, void *ctx)
@@ -70,7 +54,7 @@ static void on_recv(uv_udp_t *socket, ssize_t nread, const uv_buf_t *buf,
     eim_coap_key_t key;
     char peer[EIM_COAP_MAX_PEER];
     key_from_addr(addr, &key);
-    peer_text(addr, peer, sizeof(peer));
+    eim_address_format(addr, peer, sizeof(peer));
     eim_coap_endpoint_input(udp->endpoint, &key, peer, (const uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -79,29 +63,12 @@ eim_err_t eim_coap_udp_start(uv_loop_t *loop, const char *address,
 {
     eim_err_t err = EIM_OK;
     struct sockaddr_storage ss;
-    char host[64];
-    int port = 0;
     eim_coap_udp_t *udp = NULL;
-    const char *colon = strrchr(address, ':');
 
     *out = NULL;
-    if (colon == NULL || (size_t)(colon - address) >= sizeof(host)) {
+    if (eim_address_parse(address, &ss) != EIM_OK) {
         err = EIM_ERR_CONFIG;
         goto out;
-    }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = 0;
-    port = atoi(colon + 1);
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0) {
-        size_t hl = strlen(host);
-        if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-            memmove(host, host + 1, hl - 2);
-            host[hl - 2] = 0;
-        }
-        if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
-            err = EIM_ERR_CONFIG;
-            goto out;
-        }
     }
     udp = EIM_NEW(eim_coap_udp_t);
     uv_udp_init(loop, &udp->socket);

@@ -36,6 +36,7 @@
  * periodic tick pops only the heads that are due.
  */
 #include "server/dtls/dtls_server.h"
+#include "server/net_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -262,20 +263,6 @@ static socklen_t canonical_addr(const struct sockaddr *in, struct sockaddr_stora
         return (socklen_t)sizeof(struct sockaddr_in6);
     }
     return 0;
-}
-
-static void format_addr(const struct sockaddr_storage *a, char *out, size_t size)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)a;
-        inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-        snprintf(out, size, "%s:%u", host, (unsigned)ntohs(s->sin_port));
-    } else {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)a;
-        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-        snprintf(out, size, "[%s]:%u", host, (unsigned)ntohs(s->sin6_port));
-    }
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -1500,37 +1487,6 @@ void eim_dtls_server_rotate_cookie_secret(eim_dtls_server_t *server)
     rotate_cookie_secret(server);
 }
 
-static eim_err_t parse_listen(const char *text, struct sockaddr_storage *out)
-{
-    char host[128];
-    const char *colon;
-    int port;
-    if (text[0] == '[') {
-        const char *end = strchr(text, ']');
-        if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
-            return EIM_ERR_CONFIG;
-        memcpy(host, text + 1, (size_t)(end - text - 1));
-        host[end - text - 1] = '\0';
-        colon = end + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon || (size_t)(colon - text) >= sizeof(host))
-            return EIM_ERR_CONFIG;
-        memcpy(host, text, (size_t)(colon - text));
-        host[colon - text] = '\0';
-    }
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535)
-        return EIM_ERR_CONFIG;
-    port = (int)p;
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0)
-        return EIM_OK;
-    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
-        return EIM_OK;
-    return EIM_ERR_CONFIG;
-}
-
 void eim_dtls_server_options_default(eim_dtls_server_options_t *o)
 {
     memset(o, 0, sizeof(*o));
@@ -1622,7 +1578,7 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
         l->index = i;
         struct sockaddr_storage addr;
         memset(&addr, 0, sizeof(addr));
-        if (parse_listen(options->listen[i], &addr) != EIM_OK) {
+        if (eim_address_parse(options->listen[i], &addr) != EIM_OK) {
             snprintf(error, error_size, "invalid coaps listen address %s", options->listen[i]);
             err = EIM_ERR_CONFIG;
             goto out;
@@ -1818,7 +1774,7 @@ const char *eim_dtls_session_peer(const eim_dtls_session_t *session)
     eim_dtls_session_t *s = (eim_dtls_session_t *)session;
     if (!s->peer_text) {
         s->peer_text = eim_malloc(INET6_ADDRSTRLEN + 10);
-        format_addr(&s->peer, s->peer_text, INET6_ADDRSTRLEN + 10);
+        eim_address_format((const struct sockaddr *)&s->peer, s->peer_text, INET6_ADDRSTRLEN + 10);
     }
     return s->peer_text;
 }

@@ -17,6 +17,7 @@
  * up, so a pipelining client cannot grow memory.
  */
 #include "server/http/http_server.h"
+#include "server/net_address.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,19 +648,6 @@ void eim_http_respond(eim_http_exchange_t *ex, int status, const char *content_t
 
 /* --- accepting ----------------------------------------------------------- */
 
-/* "ip:port" or "[ip6]:port". */
-static void format_address(const struct sockaddr_storage *ss, char *out, size_t size)
-{
-    char ip[48] = "";
-    if (ss->ss_family == AF_INET6) {
-        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, sizeof(ip));
-        snprintf(out, size, "[%s]:%d", ip, ntohs(((const struct sockaddr_in6 *)ss)->sin6_port));
-    } else {
-        uv_ip4_name((const struct sockaddr_in *)ss, ip, sizeof(ip));
-        snprintf(out, size, "%s:%d", ip, ntohs(((const struct sockaddr_in *)ss)->sin_port));
-    }
-}
-
 /* The client's address, for logs and for transports that record where a
  * device was last seen. */
 static void format_peer(conn_t *conn)
@@ -668,7 +656,7 @@ static void format_peer(conn_t *conn)
     int len = sizeof(ss);
     conn->peer[0] = '\0';
     if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &len) == 0)
-        format_address(&ss, conn->peer, sizeof(conn->peer));
+        eim_address_format((const struct sockaddr *)&ss, conn->peer, sizeof(conn->peer));
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -722,24 +710,10 @@ static void on_connection(uv_stream_t *listener, int status)
 eim_http_server_t *eim_http_server_start(uv_loop_t *loop, const eim_http_server_options_t *options)
 {
     struct sockaddr_storage addr;
-    memset(&addr, 0, sizeof(addr));
-    const char *colon = strrchr(options->listen, ':');
-    char host[64];
-    size_t host_len = colon ? (size_t)(colon - options->listen) : 0;
-    if (!colon || host_len >= sizeof(host)) {
+    if (eim_address_parse(options->listen, &addr) != EIM_OK) {
         eim_log_error("invalid listen address", "listener", options->name, "address",
                       options->listen);
         return NULL;
-    }
-    int port = atoi(colon + 1);
-    if (options->listen[0] == '[' && host_len >= 2) {
-        memcpy(host, options->listen + 1, host_len - 2);
-        host[host_len - 2] = '\0';
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
-    } else {
-        memcpy(host, options->listen, host_len);
-        host[host_len] = '\0';
-        uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
     }
 
     eim_http_server_t *server = EIM_NEW(eim_http_server_t);
@@ -785,7 +759,8 @@ eim_http_server_t *eim_http_server_start(uv_loop_t *loop, const eim_http_server_
     struct sockaddr_storage bound;
     int len = sizeof(bound);
     if (uv_tcp_getsockname(&server->listener, (struct sockaddr *)&bound, &len) == 0)
-        format_address(&bound, server->address, sizeof(server->address));
+        eim_address_format((const struct sockaddr *)&bound, server->address,
+                           sizeof(server->address));
     return server;
 }
 
