@@ -682,22 +682,44 @@ static void on_import_many(eim_err_t err, const char *tag, const char *json, voi
     req_free(r);
 }
 
+/*
+ * The batch member of a bulk request: a non-empty array of at most
+ * api.max_batch items. Returns it, or NULL after adding a field error (absent
+ * or empty), or NULL with *answered set after answering 413 and freeing r
+ * (too long; errors is released then).
+ */
+static json_t *batch_array(req_t *r, const char *member, const char *empty_reason,
+                           const char *items, json_t *errors, bool *answered)
+{
+    *answered = false;
+    json_t *list = json_object_get(r->body, member);
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        add_error(errors, member, empty_reason);
+        return NULL;
+    }
+    if (json_array_size(list) > (size_t)r->api->options.max_batch) {
+        json_decref(errors);
+        char msg[96];
+        snprintf(msg, sizeof(msg), "at most %d %s", r->api->options.max_batch, items);
+        field_problem(r, 413, member, msg);
+        req_free(r);
+        *answered = true;
+        return NULL;
+    }
+    return list;
+}
+
 static void euicc_import_many(req_t *r)
 {
     static const char *const allowed[] = {"euiccs", NULL};
     json_t *errors = json_array();
     check_members(r->body, allowed, "", errors);
-    json_t *list = json_object_get(r->body, "euiccs");
-    if (!json_is_array(list) || json_array_size(list) == 0) {
-        add_error(errors, "euiccs", "required: a non-empty array");
-    } else if (json_array_size(list) > (size_t)r->api->options.max_batch) {
-        json_decref(errors);
-        char msg[96];
-        snprintf(msg, sizeof(msg), "at most %d eUICCs per import", r->api->options.max_batch);
-        field_problem(r, 413, "euiccs", msg);
-        req_free(r);
+    bool answered;
+    json_t *list = batch_array(r, "euiccs", "required: a non-empty array", "eUICCs per import",
+                               errors, &answered);
+    if (answered)
         return;
-    } else {
+    if (list) {
         size_t i;
         json_t *e;
         json_array_foreach(list, i, e)
@@ -957,17 +979,12 @@ static void campaign_create(req_t *r)
 {
     json_t *errors = json_array();
     check_members(r->body, campaign_members, "", errors);
-    json_t *eids = json_object_get(r->body, "eids");
-    if (!json_is_array(eids) || json_array_size(eids) == 0) {
-        add_error(errors, "eids", "required: a non-empty array of EIDs");
-    } else if (json_array_size(eids) > (size_t)r->api->options.max_batch) {
-        json_decref(errors);
-        char msg[96];
-        snprintf(msg, sizeof(msg), "at most %d EIDs per campaign", r->api->options.max_batch);
-        field_problem(r, 413, "eids", msg);
-        req_free(r);
+    bool answered;
+    json_t *eids = batch_array(r, "eids", "required: a non-empty array of EIDs",
+                               "EIDs per campaign", errors, &answered);
+    if (answered)
         return;
-    } else {
+    if (eids) {
         /* upper-case what looks like an EID; anything else is reported
          * per item (NOT_FOUND) like an unknown EID */
         json_t *normalized = json_array();
