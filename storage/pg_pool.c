@@ -77,6 +77,7 @@ struct eim_pg_pool {
     size_t in_flight;
     listener_t listeners[EIM_PG_MAX_LISTENERS];
     int listener_count;
+    eim_metrics_t *own_metrics; /* when the caller gave no registry */
     eim_counter_t *m_queries, *m_errors, *m_reconnects, *m_notifications;
     eim_histogram_t *m_latency;
 };
@@ -177,6 +178,7 @@ static void release_handle(eim_pg_pool_t *pool)
         void (*closed)(void *) = pool->closed;
         void *ctx = pool->closed_ctx;
         free(pool->conns);
+        eim_metrics_free(pool->own_metrics);
         free(pool->dsn);
         free(pool);
         if (closed)
@@ -638,14 +640,11 @@ eim_pg_pool_t *eim_pg_pool_start(uv_loop_t *loop, const eim_pg_pool_options_t *o
     pool->status = "connecting";
     pool->conns = eim_calloc((size_t)pool->options.size, sizeof(pg_conn_t));
 
+    /* metrics are optional for callers: without a registry the pool keeps
+     * its series in one of its own, freed with the pool */
     eim_metrics_t *m = options->metrics;
-    static eim_metrics_t *scratch;
-    if (!m) {
-        /* metrics are optional for callers; keep series somewhere */
-        if (!scratch)
-            scratch = eim_metrics_new();
-        m = scratch;
-    }
+    if (!m)
+        m = pool->own_metrics = eim_metrics_new();
     pool->m_queries = eim_metrics_counter(m, "eimd_db_queries_total", "Queries completed.", NULL);
     pool->m_errors = eim_metrics_counter(m, "eimd_db_query_errors_total",
                                          "Queries that failed or were refused.", NULL);
