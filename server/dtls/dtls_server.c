@@ -52,6 +52,7 @@
 #include "proto/base/log.h"
 #include "proto/base/memory.h"
 #include "server/dtls/dtls_record.h"
+#include "server/dtls/udp_tx_batch.h"
 #include "server/tls/tls_context.h"
 #include "storage/dtls_sessions.h"
 
@@ -126,6 +127,7 @@ struct listener {
     int port;
     bool open;
     uint8_t *rx;
+    eim_udp_tx_t *tx; /* answers to one recvmmsg burst leave in one sendmmsg */
     /* [raw public key][previous secret] */
     stateless_t *stateless[2][2];
 };
@@ -544,14 +546,28 @@ static void set_peer(eim_dtls_session_t *s, const struct sockaddr_storage *peer)
 
 /* ---- custom I/O --------------------------------------------------------- */
 
+static void count_tx_drops(eim_dtls_server_t *server, const eim_udp_tx_drops_t *drops)
+{
+    for (size_t i = 0; i < drops->buffer_full; i++)
+        count_drop(server, "send_buffer_full");
+    for (size_t i = 0; i < drops->error; i++)
+        count_drop(server, "send_error");
+}
+
 static void udp_send(listener_t *l, const struct sockaddr *to, const void *data, size_t len)
 {
     if (!l->open)
         return;
-    uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(&l->udp, &buf, 1, to);
-    if (rc < 0)
-        count_drop(l->server, rc == UV_EAGAIN ? "send_buffer_full" : "send_error");
+    eim_udp_tx_drops_t drops = {0, 0};
+    eim_udp_tx_send(l->tx, to, data, len, &drops);
+    count_tx_drops(l->server, &drops);
+}
+
+static void udp_flush(listener_t *l)
+{
+    eim_udp_tx_drops_t drops = {0, 0};
+    eim_udp_tx_flush(l->tx, &drops);
+    count_tx_drops(l->server, &drops);
 }
 
 static int session_recv(WOLFSSL *ssl, char *buf, int size, void *ctx)
@@ -1415,10 +1431,12 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                     unsigned flags)
 {
-    (void)buf;
     listener_t *l = udp->data;
-    if (flags & UV_UDP_MMSG_FREE)
+    /* libuv ends every recvmmsg burst with this call: the answers go out */
+    if (flags & UV_UDP_MMSG_FREE) {
+        udp_flush(l);
         return;
+    }
     if (nread <= 0 || !addr)
         return;
     if (!l->server->accepting) {
@@ -1433,6 +1451,8 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     socklen_t from_len = canonical_addr(addr, &from);
     if (!from_len)
         return;
+    if (flags & UV_UDP_MMSG_CHUNK)
+        eim_udp_tx_hold(l->tx);
     on_datagram(l, (const uint8_t *)buf->base, (size_t)nread, &from, from_len);
 }
 
@@ -1509,8 +1529,10 @@ static void on_handle_closed(uv_handle_t *handle)
         server = ((listener_t *)handle->data)->server;
     if (--server->open_handles > 0)
         return;
-    for (size_t i = 0; i < server->listener_count; i++)
+    for (size_t i = 0; i < server->listener_count; i++) {
         free(server->listeners[i].rx);
+        eim_udp_tx_free(server->listeners[i].tx);
+    }
     free(server->by_cid);
     free(server->by_addr);
     free(server->prefix);
@@ -1589,6 +1611,7 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
         server->listener_count++;
         server->open_handles++;
         l->rx = eim_malloc(RX_SLOTS * RX_SLOT_SIZE);
+        l->tx = eim_udp_tx_new(&l->udp);
         unsigned flags = addr.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
         int brc = uv_udp_bind(&l->udp, (const struct sockaddr *)&addr, flags);
         if (brc == 0) {
@@ -1672,6 +1695,7 @@ void eim_dtls_server_close(eim_dtls_server_t *server)
         for (int rpk = 0; rpk < 2; rpk++)
             for (int prev = 0; prev < 2; prev++)
                 stateless_free(l->stateless[rpk][prev]);
+        udp_flush(l); /* close_notify alerts held in a burst */
         l->open = false;
         uv_close((uv_handle_t *)&l->udp, on_handle_closed);
     }
