@@ -143,10 +143,10 @@ bool eim_device_seen_note(eim_device_seen_t *seen, const char *eid, const char *
         memcpy(e->eid, upper, 33);
         e->rplmn[0] = '\0';
     }
-    snprintf(e->transport, sizeof(e->transport), "%s", transport);
-    snprintf(e->address, sizeof(e->address), "%s", address ? address : "");
+    eim_strlcpy(e->transport, transport, sizeof(e->transport));
+    eim_strlcpy(e->address, address ? address : "", sizeof(e->address));
     if (rplmn)
-        snprintf(e->rplmn, sizeof(e->rplmn), "%s", rplmn);
+        eim_strlcpy(e->rplmn, rplmn, sizeof(e->rplmn));
     uv_timeval64_t now;
     uv_gettimeofday(&now);
     e->seen_at = (double)now.tv_sec + (double)now.tv_usec / 1e6;

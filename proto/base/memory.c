@@ -41,6 +41,13 @@ char *eim_strdup(const char *s)
     return eim_strndup(s, strlen(s));
 }
 
+void eim_strlcpy(char *out, const char *s, size_t size)
+{
+    size_t n = strnlen(s, size - 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 char *eim_strndup(const char *s, size_t n)
 {
     char *p = eim_malloc(n + 1);

@@ -21,6 +21,9 @@ void *eim_calloc(size_t count, size_t size);
 void *eim_realloc(void *ptr, size_t size);
 char *eim_strdup(const char *s);
 char *eim_strndup(const char *s, size_t n);
+/* Copies s into out[size] (size > 0), cut to size - 1 bytes, always
+ * terminated; no printf machinery (hot paths). */
+void eim_strlcpy(char *out, const char *s, size_t size);
 /* printf into a fresh heap string (caller frees). */
 char *eim_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -6,6 +6,7 @@
  */
 #include "proto/esipa/esipa_message.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "proto/esipa/esipa_internal.h"
@@ -17,7 +18,9 @@ eim_err_t eim_esipa_ipa_to_eim_decode(const uint8_t *data, size_t len, eim_esipa
     eim_der_elem_t e = {0};
     if (out == NULL)
         return EIM_ERR_INVALID_ARG;
-    memset(out, 0, sizeof(*out));
+    /* not the whole ~20 KiB union on every poll: the reader of the
+     * selected member zeroes that member */
+    memset(out, 0, offsetof(eim_esipa_ipa_to_eim_t, initiate_authentication));
     if (error != NULL)
         *error = (eim_der_error_t){0, 0, NULL};
     if (data == NULL && len > 0)
@@ -102,7 +105,9 @@ eim_err_t eim_esipa_eim_to_ipa_decode(const uint8_t *data, size_t len, eim_esipa
     eim_der_elem_t e = {0};
     if (out == NULL)
         return EIM_ERR_INVALID_ARG;
-    memset(out, 0, sizeof(*out));
+    /* not the whole ~20 KiB union on every poll: the reader of the
+     * selected member zeroes that member */
+    memset(out, 0, offsetof(eim_esipa_ipa_to_eim_t, initiate_authentication));
     if (error != NULL)
         *error = (eim_der_error_t){0, 0, NULL};
     if (data == NULL && len > 0)

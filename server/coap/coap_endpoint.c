@@ -830,7 +830,7 @@ void eim_coap_endpoint_input(eim_coap_endpoint_t *ep, const eim_coap_key_t *key,
     }
     activity_touch(ep, s);
     if (peer != NULL)
-        snprintf(s->peer, sizeof(s->peer), "%s", peer);
+        eim_strlcpy(s->peer, peer, sizeof(s->peer));
 
     if (eim_coap_parse(data, len, &m) != EIM_OK) {
         /* §4.2: a Confirmable message that cannot be processed: Reset. */

@@ -281,14 +281,20 @@ static eim_err_t decode_request(const eim_esipa_request_t *request, const uint8_
     return err;
 }
 
-static void eid_hex(eim_span_t eid, char out[33])
+/* Upper-case hex of n bytes into out[2n + 1] (the poll path: no printf). */
+static void hex_upper(const uint8_t *bytes, size_t n, char *out)
 {
     static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < 16; i++) {
-        out[2 * i] = digits[eid.ptr[i] >> 4];
-        out[2 * i + 1] = digits[eid.ptr[i] & 15];
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
     }
-    out[32] = '\0';
+    out[2 * n] = '\0';
+}
+
+static void eid_hex(eim_span_t eid, char out[33])
+{
+    hex_upper(eid.ptr, 16, out);
 }
 
 /* ---- GetEimPackage ------------------------------------------------------- */
@@ -412,8 +418,7 @@ static void get_eim_package(eim_esipa_dispatcher_t *d, const eim_esipa_request_t
     if (d->options.seen) {
         char rplmn[7] = "";
         if (in->has_rplmn && in->rplmn.len == EIM_ESIPA_RPLMN_LEN)
-            snprintf(rplmn, sizeof(rplmn), "%02X%02X%02X", in->rplmn.ptr[0], in->rplmn.ptr[1],
-                     in->rplmn.ptr[2]);
+            hex_upper(in->rplmn.ptr, EIM_ESIPA_RPLMN_LEN, rplmn);
         eim_device_seen_note(d->options.seen, eid, request->transport ? request->transport : "",
                              request->peer, rplmn[0] ? rplmn : NULL);
     }

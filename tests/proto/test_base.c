@@ -38,6 +38,22 @@ static void test_buffer_is_bounded(void **state)
     eim_buf_free(&buf);
 }
 
+static void test_strlcpy_cuts_and_terminates(void **state)
+{
+    (void)state;
+    char out[6];
+    memset(out, 'x', sizeof(out));
+    eim_strlcpy(out, "abc", sizeof(out));
+    assert_string_equal(out, "abc");
+    eim_strlcpy(out, "abcdefgh", sizeof(out)); /* cut to size - 1 */
+    assert_string_equal(out, "abcde");
+    eim_strlcpy(out, "", sizeof(out));
+    assert_string_equal(out, "");
+    char one[1] = {'x'};
+    eim_strlcpy(one, "abc", sizeof(one));
+    assert_int_equal(one[0], '\0');
+}
+
 static void test_error_names(void **state)
 {
     (void)state;
@@ -195,8 +211,11 @@ static void test_metrics_rendering(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buffer_is_bounded), cmocka_unit_test(test_error_names),
-        cmocka_unit_test(test_log_line_format),   cmocka_unit_test(test_log_level_filter),
+        cmocka_unit_test(test_buffer_is_bounded),
+        cmocka_unit_test(test_strlcpy_cuts_and_terminates),
+        cmocka_unit_test(test_error_names),
+        cmocka_unit_test(test_log_line_format),
+        cmocka_unit_test(test_log_level_filter),
         cmocka_unit_test(test_metrics_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
