@@ -1,8 +1,9 @@
 /*
  * The DTLS session layer (server/dtls/) against in-process wolfSSL DTLS
  * clients over loopback UDP: DTLS 1.2 (RFC 6347) and 1.3 (RFC 9147),
- * Connection IDs (RFC 9146), the stateless cookie exchange with secret
- * rotation, X.509 and raw public key (RFC 7250) server authentication,
+ * Connection IDs (RFC 9146; also with a version-flexible client that
+ * offered 1.3 to a 1.2-only server), the stateless cookie exchange with
+ * secret rotation, X.509 and raw public key (RFC 7250) server authentication,
  * migration to a new address (and none for forged or replayed records),
  * parking and resumption (in memory and, with EIMD_TEST_DSN, from
  * PostgreSQL after a restart) without a new handshake, AES-CCM nonce
@@ -68,6 +69,8 @@ typedef struct {
     size_t nonce_count;
     int duplicate_nonces;
     bool ccm;
+    bool fake_cid_offer; /* see offer_fake_cid() */
+    int fake_cid_offers;
 } client_t;
 
 /* ---- server fixture ---------------------------------------------------- */
@@ -127,13 +130,13 @@ static void stop_server(fixture_t *f)
         uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
-static int fixture_setup(void **state)
+static int fixture_setup_with(void **state, eim_tls_transport_t transport)
 {
     fixture_t *f = EIM_NEW(fixture_t);
     uv_loop_init(&f->loop);
     f->metrics = eim_metrics_new();
     eim_tls_context_options_t to = {
-        .transport = EIM_TLS_DATAGRAM,
+        .transport = transport,
         .certificate_chain = chain_path,
         .private_key = key_path,
         .raw_public_key = rpk_path,
@@ -144,6 +147,17 @@ static int fixture_setup(void **state)
         fail_msg("tls context: %s", error);
     *state = f;
     return 0;
+}
+
+static int fixture_setup(void **state)
+{
+    return fixture_setup_with(state, EIM_TLS_DATAGRAM);
+}
+
+/* DTLS 1.2 only, as with coaps.dtls13=false */
+static int fixture_setup_12(void **state)
+{
+    return fixture_setup_with(state, EIM_TLS_DATAGRAM_12);
 }
 
 static void close_walk(uv_handle_t *handle, void *arg)
@@ -246,10 +260,42 @@ static int client_recv(WOLFSSL *ssl, char *buf, int size, void *ctx)
     return (int)n;
 }
 
+/* In a ClientHello record, renames the ec_point_formats extension (data
+ * 01 00) to connection_id, whose data the same bytes are (a one-byte CID):
+ * the server then answers with a CID the client itself never offered. */
+static bool offer_fake_cid(uint8_t *d, size_t len)
+{
+    size_t i = 13 + 12 + 2 + 32; /* record and handshake headers, version, random */
+    if (len < i + 1 || d[0] != 22 || d[13] != 1)
+        return false;
+    i += 1 + d[i]; /* session id */
+    if (i >= len)
+        return false;
+    i += 1 + d[i]; /* cookie */
+    if (i + 2 > len)
+        return false;
+    i += 2 + be(d + i, 2); /* cipher suites */
+    if (i >= len)
+        return false;
+    i += 1 + d[i] + 2; /* compression methods, extensions length */
+    while (i + 4 <= len) {
+        size_t n = (size_t)be(d + i + 2, 2);
+        if (be(d + i, 2) == 11 && n == 2 && i + 4 + n <= len) {
+            d[i] = 0;
+            d[i + 1] = 54; /* connection_id */
+            return true;
+        }
+        i += 4 + n;
+    }
+    return false;
+}
+
 static int client_send(WOLFSSL *ssl, char *buf, int size, void *ctx)
 {
     (void)ssl;
     client_t *c = ctx;
+    if (c->fake_cid_offer && offer_fake_cid((uint8_t *)buf, (size_t)size))
+        c->fake_cid_offers++;
     if ((size_t)size <= sizeof(c->last_sent)) {
         memcpy(c->last_sent, buf, (size_t)size);
         c->last_sent_len = (size_t)size;
@@ -535,6 +581,50 @@ static void test_migration_needs_authentic_record(void **state)
     client_free(c);
 }
 
+/*
+ * A version-flexible client (wolfDTLS_client_method(), as libcoap's wolfSSL
+ * backend uses) offers DTLS 1.3 and a CID; a 1.2-only server answers with a
+ * DTLS 1.2 ServerHello carrying the connection_id extension. The client
+ * accepts it (wolfSSL 5.9.2 needs deploy/patches/wolfssl-dtls12-cid-after-13-
+ * offer.patch), puts the CID in its records and can move to a new address.
+ */
+static void test_flexible_client_dtls12_cid(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLS_client_method, NULL, false, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_string_equal(wolfSSL_get_version(c->ssl), "DTLSv1.2");
+    assert_true(roundtrip(f, c, "flexible 1.2"));
+    assert_int_equal(eim_dtls_session_version(f->last), EIM_DTLS_VERSION_1_2);
+    unsigned char *tx = NULL;
+    assert_int_equal(wolfSSL_dtls_cid_get0_tx(c->ssl, &tx), WOLFSSL_SUCCESS);
+    assert_non_null(tx);
+    assert_memory_equal(tx, eim_dtls_session_key(f->last), EIM_DTLS_CID_SIZE);
+    assert_int_equal(c->last_sent[0], 25); /* tls12_cid */
+    rebind(c, "127.0.0.1");
+    assert_true(roundtrip(f, c, "moved 1.2"));
+    assert_true(metric(f, "eimd_dtls_cid_migrations_total") == 1);
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 1);
+    client_free(c);
+}
+
+/* ... but still rejects a CID in a DTLS 1.2 ServerHello when it offered none
+ * (the patch must not relax that): unsupported_extension. */
+static void test_flexible_client_rejects_unoffered_cid(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    client_options_t o = {wolfDTLS_client_method, NULL, false, false, NULL};
+    client_t *c = client_new(f->port, &o);
+    c->fake_cid_offer = true;
+    assert_int_equal(client_handshake(f, c), UNSUPPORTED_EXTENSION);
+    assert_true(c->fake_cid_offers >= 1);
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 0);
+    client_free(c);
+}
+
 /* Park, wake, park ... with AES-CCM-8: no server (epoch, nonce) twice. */
 static void park_cycles(fixture_t *f, client_t *c, int cycles, const char *tag)
 {
@@ -757,6 +847,10 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_migration_needs_authentic_record, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_flexible_client_dtls12_cid, fixture_setup_12,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_flexible_client_rejects_unoffered_cid,
+                                        fixture_setup_12, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_park_unpark_in_memory, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_park_restart_resume, fixture_setup, fixture_teardown),
