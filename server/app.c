@@ -371,7 +371,6 @@ static bool start_coaps(app_t *app)
     options.park_after_ms = cfg->coaps.park_after_ms;
     options.lifetime_ms = (int64_t)cfg->coaps.lifetime_s * 1000;
     options.cookie_rotation_ms = cfg->coaps.cookie_rotation_ms;
-    options.dtls13 = cfg->coaps.dtls13;
     /* ESipa over CoAP (server/coap/) into the engine's dispatcher */
     if (!start_engine(app))
         return false;

@@ -1519,7 +1519,6 @@ void eim_dtls_server_options_default(eim_dtls_server_options_t *o)
     o->park_after_ms = 30000;
     o->lifetime_ms = 7LL * 24 * 3600 * 1000;
     o->cookie_rotation_ms = 300000;
-    o->dtls13 = true;
 }
 
 static void on_handle_closed(uv_handle_t *handle)

@@ -84,7 +84,6 @@ typedef struct {
     int park_after_ms;      /* DTLS 1.2 session idle this long gets parked; 0: never */
     int64_t lifetime_ms;    /* a session idle this long (live or parked) expires */
     int cookie_rotation_ms; /* cookie secret lifetime; previous kept one more period */
-    bool dtls13;            /* offer DTLS 1.3 besides 1.2 */
     eim_dtls_on_data on_data;
     eim_dtls_on_closed on_closed;
     void *ctx;

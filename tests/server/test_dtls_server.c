@@ -509,6 +509,32 @@ static void test_rpk_listed_second(void **state)
     client_free(c);
 }
 
+/* brainpoolP256r1 as the only key-exchange group (RFC 7027 for 1.2, RFC 8734
+ * for 1.3): the handshake completes on it and records flow. */
+static void brainpool_handshake(fixture_t *f, WOLFSSL_METHOD *(*method)(void), int group,
+                                const char *version)
+{
+    client_options_t o = {method, NULL, false, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    assert_int_equal(wolfSSL_set_groups(c->ssl, &group, 1), WOLFSSL_SUCCESS);
+    connect_ok(f, c);
+    assert_string_equal(wolfSSL_get_curve_name(c->ssl), "BRAINPOOLP256R1");
+    assert_true(roundtrip(f, c, "brainpool"));
+    char series[96];
+    snprintf(series, sizeof(series), "eimd_dtls_handshakes_total{result=\"ok\",version=\"%s\"}",
+             version);
+    assert_true(metric(f, series) >= 1);
+    client_free(c);
+}
+
+static void test_brainpool_key_exchange(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    brainpool_handshake(f, wolfDTLSv1_2_client_method, WOLFSSL_ECC_BRAINPOOLP256R1, "1.2");
+    brainpool_handshake(f, wolfDTLSv1_3_client_method, WOLFSSL_ECC_BRAINPOOLP256R1TLS13, "1.3");
+}
+
 static void test_cookie_survives_rotation(void **state)
 {
     fixture_t *f = *state;
@@ -843,6 +869,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dtls13_rpk_stays_live, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_rpk_listed_second, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_brainpool_key_exchange, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cookie_survives_rotation, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_migration_needs_authentic_record, fixture_setup,
