@@ -71,6 +71,8 @@ typedef struct {
     bool ccm;
     bool fake_cid_offer; /* see offer_fake_cid() */
     int fake_cid_offers;
+    unsigned received;  /* datagrams read from the server so far */
+    uint32_t lose_mask; /* bit i set: the i-th datagram from the server is lost */
 } client_t;
 
 /* ---- server fixture ---------------------------------------------------- */
@@ -256,6 +258,9 @@ static int client_recv(WOLFSSL *ssl, char *buf, int size, void *ctx)
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? WOLFSSL_CBIO_ERR_WANT_READ
                                                        : WOLFSSL_CBIO_ERR_GENERAL;
+    unsigned index = c->received++;
+    if (index < 32 && (c->lose_mask >> index & 1))
+        return WOLFSSL_CBIO_ERR_WANT_READ; /* lost on the way */
     note_nonces(c, (const uint8_t *)buf, (size_t)n);
     return (int)n;
 }
@@ -384,6 +389,35 @@ static int client_handshake(fixture_t *f, client_t *c)
             return e;
         if (uv_hrtime() > end)
             return -1;
+        pump(f, 2);
+    }
+}
+
+/* Like client_handshake, with the client's retransmission timer (RFC 6347
+ * §4.2.4, RFC 9147 §5.8): after 100 ms without progress it sends its last
+ * flight again. The server keeps no timer: it must answer that. */
+static int client_handshake_retransmitting(fixture_t *f, client_t *c)
+{
+    uint64_t end = uv_hrtime() + 5000000000ull;
+    uint64_t last = uv_hrtime();
+    unsigned seen = c->received;
+    for (;;) {
+        int rc = wolfSSL_connect(c->ssl);
+        if (rc == WOLFSSL_SUCCESS)
+            return 0;
+        int e = wolfSSL_get_error(c->ssl, rc);
+        if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE)
+            return e;
+        uint64_t now = uv_hrtime();
+        if (now > end)
+            return -1;
+        if (c->received != seen) {
+            seen = c->received;
+            last = now;
+        } else if (now - last > 100000000ull) {
+            wolfSSL_dtls_got_timeout(c->ssl);
+            last = now;
+        }
         pump(f, 2);
     }
 }
@@ -533,6 +567,38 @@ static void test_brainpool_key_exchange(void **state)
     start_server(f, NULL);
     brainpool_handshake(f, wolfDTLSv1_2_client_method, WOLFSSL_ECC_BRAINPOOLP256R1, "1.2");
     brainpool_handshake(f, wolfDTLSv1_3_client_method, WOLFSSL_ECC_BRAINPOOLP256R1TLS13, "1.3");
+}
+
+/* A lost server flight: the client's retransmission gets it again. */
+static void lossy_handshake(fixture_t *f, WOLFSSL_METHOD *(*method)(void), uint32_t lose_mask)
+{
+    client_options_t o = {method, NULL, false, true, NULL};
+    client_t *c = client_new(f->port, &o);
+    c->lose_mask = lose_mask;
+    int e = client_handshake_retransmitting(f, c);
+    if (e)
+        fail_msg("handshake with lost datagrams %#x failed: %d", (unsigned)lose_mask, e);
+    /* the loss really happened: the lost datagram came and was dropped */
+    assert_true(c->received > 31 - (unsigned)__builtin_clz(lose_mask));
+    assert_true(roundtrip(f, c, "after a loss"));
+    client_free(c);
+}
+
+static void test_handshake_survives_lost_server_flights(void **state)
+{
+    fixture_t *f = *state;
+    start_server(f, NULL);
+    /* DTLS 1.2 with the test chain (default MTU 1152): datagram 0 is the
+     * HelloVerifyRequest, 1 ServerHello, 2 Certificate, 3 the rest of the
+     * flight up to ServerHelloDone, 4 ChangeCipherSpec + Finished */
+    lossy_handshake(f, wolfDTLSv1_2_client_method, 1u << 0);
+    lossy_handshake(f, wolfDTLSv1_2_client_method, 1u << 1);
+    lossy_handshake(f, wolfDTLSv1_2_client_method, 1u << 3);
+    lossy_handshake(f, wolfDTLSv1_2_client_method, 1u << 4);
+    /* DTLS 1.3: 0 HelloRetryRequest with the cookie, 1 the server's flight */
+    lossy_handshake(f, wolfDTLSv1_3_client_method, 1u << 1);
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 4);
+    assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.3\"}") == 1);
 }
 
 static void test_cookie_survives_rotation(void **state)
@@ -870,6 +936,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_rpk_listed_second, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_brainpool_key_exchange, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_survives_lost_server_flights, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cookie_survives_rotation, fixture_setup,
                                         fixture_teardown),
