@@ -796,12 +796,17 @@ static eim_err_t unseal(eim_dtls_session_t *s, uint8_t *plain, size_t plain_size
 }
 
 /*
- * wolfSSL export layout (5.9.2, internal.c): proto(1) version(1) total(2)
- * options_len(2) options keys_len(2) keys...; the key state starts with
- * four 32-bit TLS sequence words, then (DTLS) 24 bytes of epochs/windows
- * heads and handshake numbers, then dtls_sequence_number hi(2) lo(4).
+ * wolfSSL export layout (5.9.2, internal.c ExportKeyState): proto(1)
+ * version(1) total(2) options_len(2) options keys_len(2) keys...; the key
+ * state starts with four 32-bit TLS sequence words (16 bytes), then (DTLS)
+ * the peer's and current epoch/sequence heads (22 bytes), the two peer
+ * handshake numbers (4 bytes), then dtls_sequence_number hi(2) lo(4): the
+ * write sequence number, which the AES-CCM explicit nonce follows after an
+ * import (our patch). Until this was corrected the offset missed the
+ * handshake numbers, so the gap went into dtls_expected_peer_handshake_number
+ * and the write sequence was never advanced.
  */
-#define KEYS_WRITE_SEQ_OFFSET (16 + 22)
+#define KEYS_WRITE_SEQ_OFFSET (16 + 22 + 4)
 
 static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
 {
@@ -809,7 +814,8 @@ static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
         return EIM_ERR_DECODE;
     size_t options_len = (size_t)blob[4] << 8 | blob[5];
     size_t keys = 6 + options_len + 2;
-    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len)
+    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len ||
+        ((size_t)blob[keys - 2] << 8 | blob[keys - 1]) < KEYS_WRITE_SEQ_OFFSET + 6)
         return EIM_ERR_DECODE;
     uint8_t *p = blob + keys + KEYS_WRITE_SEQ_OFFSET;
     uint64_t seq = 0;
