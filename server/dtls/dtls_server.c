@@ -98,6 +98,7 @@ struct eim_dtls_session {
     bool unverified; /* live from memory without the database's word (a send; a NOTIFY) */
     bool released;   /* the row is another instance's (or ended): never written or ended here */
     bool storing;    /* a write in flight: the next waits for it (writes stay in order) */
+    bool end_row;    /* ended while a write was in flight: end the row after it */
     uint8_t listener_index;
     uint8_t peer_cid_len;
     uint16_t sealed_len;
@@ -1001,13 +1002,19 @@ static void on_stored(eim_err_t err, void *ctx)
     if (err == EIM_ERR_CONFLICT) {
         /* another instance holds the session now (unless this one claimed
          * it again meanwhile: then this answer is about an old generation) */
-        if (s->generation == call->generation)
+        if (s->generation == call->generation) {
+            s->end_row = false; /* not ours to end */
             release(s, "write_refused");
+        }
     } else if (err) {
         eim_counter_inc(server->c.db_writes_failed);
         s->dirty = true;
     } else if (s->dirty && s->state != STATE_CLOSED) {
         db_store(server, s); /* a newer state waited for this write */
+    }
+    if (s->end_row && s->state == STATE_CLOSED) {
+        s->end_row = false;
+        db_close(server, s); /* after the write, not overtaken by it */
     }
     eim_dtls_session_unref(s);
     free(call);
@@ -1052,6 +1059,10 @@ static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s)
 {
     if (s->generation == 0 || s->released)
         return; /* no row written, or not ours */
+    if (s->storing) {
+        s->end_row = true;
+        return;
+    }
     server->db_in_flight++;
     eim_dtls_sessions_close(server->options.pool, s->key, EIM_DTLS_KEY_SIZE, s->generation,
                             on_closed_in_db, server);
