@@ -1,7 +1,9 @@
 /*
  * Parked DTLS sessions in PostgreSQL. See dtls_sessions.h. Bytes travel as
  * hex text parameters (decode($n, 'hex')) and come back through
- * encode(..., 'hex'): the pool speaks text only.
+ * encode(..., 'hex'): the pool speaks text only. The ownership rules are
+ * SQL functions of migrations/0006_dtls_session_ownership.sql, so that each
+ * decision is one statement under the row lock.
  */
 #include "storage/dtls_sessions.h"
 
@@ -17,7 +19,7 @@
 
 typedef struct {
     eim_dtls_sessions_done_cb done;
-    eim_dtls_sessions_loaded_cb loaded;
+    eim_dtls_sessions_claimed_cb claimed;
     eim_dtls_sessions_purged_cb purged;
     void *ctx;
 } call_t;
@@ -32,6 +34,12 @@ static char *to_hex(const uint8_t *p, size_t n)
     }
     out[2 * n] = '\0';
     return out;
+}
+
+/* The CID: the first bytes of the session key. */
+static size_t cid_part(size_t key_len)
+{
+    return key_len < EIM_DTLS_SESSIONS_CID_LEN ? key_len : EIM_DTLS_SESSIONS_CID_LEN;
 }
 
 static int nibble(char c)
@@ -60,10 +68,12 @@ static bool from_hex(const char *text, uint8_t *out, size_t size, size_t *len)
     return true;
 }
 
-static void on_done(eim_err_t err, const PGresult *res, void *ctx)
+static void on_written(eim_err_t err, const PGresult *res, void *ctx)
 {
-    (void)res;
     call_t *call = ctx;
+    /* the functions answer whether the caller held the row */
+    if (!err && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0))
+        err = EIM_ERR_CONFLICT;
     if (call->done)
         call->done(err, call->ctx);
     free(call);
@@ -71,73 +81,109 @@ static void on_done(eim_err_t err, const PGresult *res, void *ctx)
 
 void eim_dtls_sessions_store(eim_pg_pool_t *pool, const uint8_t *key, size_t key_len,
                              const uint8_t *sealed, size_t sealed_len, int64_t expires_in_ms,
-                             const char *instance, eim_dtls_sessions_done_cb cb, void *ctx)
+                             const char *instance, uint64_t generation,
+                             eim_dtls_sessions_done_cb cb, void *ctx)
 {
     call_t *call = EIM_NEW(call_t);
     call->done = cb;
     call->ctx = ctx;
-    char *cid = to_hex(key, key_len < 8 ? key_len : 8);
+    char *cid = to_hex(key, cid_part(key_len));
     char *k = to_hex(key, key_len);
     char *blob = to_hex(sealed, sealed_len);
-    char expires[32];
+    char expires[32], gen[32];
     snprintf(expires, sizeof(expires), "%lld", (long long)expires_in_ms);
-    const char *params[] = {cid, k, blob, instance, expires};
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)generation);
+    const char *params[] = {cid, k, blob, instance, gen, expires};
     eim_pg_query(pool,
-                 "INSERT INTO dtls_sessions (cid, session_key, sealed, instance, updated_at, "
-                 "expires_at) VALUES (decode($1, 'hex'), decode($2, 'hex'), decode($3, 'hex'), $4, "
-                 "now(), now() + $5::bigint * interval '1 millisecond') ON CONFLICT (cid) DO "
-                 "UPDATE SET session_key = excluded.session_key, sealed = excluded.sealed, "
-                 "instance = excluded.instance, updated_at = excluded.updated_at, expires_at = "
-                 "excluded.expires_at",
-                 5, params, on_done, call);
+                 "SELECT dtls_session_store(decode($1, 'hex'), decode($2, 'hex'), "
+                 "decode($3, 'hex'), $4, $5::bigint, $6::bigint)",
+                 6, params, on_written, call);
     free(cid);
     free(k);
     free(blob);
 }
 
-static void on_loaded(eim_err_t err, const PGresult *res, void *ctx)
+static eim_err_t parse_claim(const PGresult *res, eim_dtls_claim_t *claim, uint8_t *key,
+                             size_t key_size, uint8_t *sealed, size_t sealed_size)
+{
+    memset(claim, 0, sizeof(*claim));
+    if (PQntuples(res) == 0) {
+        claim->verdict = EIM_DTLS_ROW_ABSENT;
+        return EIM_OK;
+    }
+    const char *verdict = PQgetvalue(res, 0, 0);
+    claim->generation = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    claim->sealed_generation = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    if (claim->generation == 0 || claim->sealed_generation == 0 ||
+        claim->sealed_generation > claim->generation)
+        return EIM_ERR_DECODE;
+    if (strcmp(verdict, "owned") == 0) {
+        claim->verdict = EIM_DTLS_ROW_OWNED;
+        return EIM_OK;
+    }
+    if (strcmp(verdict, "closed") == 0) {
+        claim->verdict = EIM_DTLS_ROW_CLOSED;
+        return EIM_OK;
+    }
+    if (strcmp(verdict, "claimed") != 0 || PQgetisnull(res, 0, 3) || PQgetisnull(res, 0, 4) ||
+        !from_hex(PQgetvalue(res, 0, 3), key, key_size, &claim->key_len) ||
+        !from_hex(PQgetvalue(res, 0, 4), sealed, sealed_size, &claim->sealed_len))
+        return EIM_ERR_DECODE;
+    claim->verdict = EIM_DTLS_ROW_CLAIMED;
+    claim->key = key;
+    claim->sealed = sealed;
+    return EIM_OK;
+}
+
+static void on_claimed(eim_err_t err, const PGresult *res, void *ctx)
 {
     call_t *call = ctx;
     uint8_t key[MAX_KEY], sealed[MAX_SEALED];
-    size_t key_len = 0, sealed_len = 0;
-    if (!err && PQntuples(res) == 0)
-        err = EIM_ERR_NOT_FOUND;
-    if (!err && (!from_hex(PQgetvalue(res, 0, 0), key, sizeof(key), &key_len) ||
-                 !from_hex(PQgetvalue(res, 0, 1), sealed, sizeof(sealed), &sealed_len)))
-        err = EIM_ERR_DECODE;
-    if (err)
-        call->loaded(err, NULL, NULL, 0, call->ctx);
-    else
-        call->loaded(EIM_OK, key, sealed, sealed_len, call->ctx);
+    eim_dtls_claim_t claim;
+    if (!err)
+        err = parse_claim(res, &claim, key, sizeof(key), sealed, sizeof(sealed));
+    call->claimed(err, err ? NULL : &claim, call->ctx);
+    memset(sealed, 0, sizeof(sealed));
     free(call);
 }
 
-void eim_dtls_sessions_load(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
-                            eim_dtls_sessions_loaded_cb cb, void *ctx)
+void eim_dtls_sessions_claim(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
+                             const uint8_t *key, size_t key_len, uint64_t held,
+                             const char *instance, eim_dtls_sessions_claimed_cb cb, void *ctx)
 {
     call_t *call = EIM_NEW(call_t);
-    call->loaded = cb;
+    call->claimed = cb;
     call->ctx = ctx;
     char *c = to_hex(cid, cid_len);
-    const char *params[] = {c};
+    char *k = key ? to_hex(key, key_len) : NULL;
+    char gen[32];
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)held);
+    const char *params[] = {c, k, gen, instance};
     eim_pg_query(pool,
-                 "SELECT encode(session_key, 'hex'), encode(sealed, 'hex') FROM dtls_sessions "
-                 "WHERE cid = decode($1, 'hex') AND expires_at > now()",
-                 1, params, on_loaded, call);
+                 "SELECT verdict, generation_now, blob_generation, encode(blob_key, 'hex'), "
+                 "encode(blob, 'hex') FROM dtls_session_claim(decode($1, 'hex'), "
+                 "decode($2, 'hex'), $3::bigint, $4)",
+                 4, params, on_claimed, call);
     free(c);
+    free(k);
 }
 
-void eim_dtls_sessions_delete(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
-                              eim_dtls_sessions_done_cb cb, void *ctx)
+void eim_dtls_sessions_close(eim_pg_pool_t *pool, const uint8_t *key, size_t key_len,
+                             uint64_t generation, eim_dtls_sessions_done_cb cb, void *ctx)
 {
     call_t *call = EIM_NEW(call_t);
     call->done = cb;
     call->ctx = ctx;
-    char *c = to_hex(cid, cid_len);
-    const char *params[] = {c};
-    eim_pg_query(pool, "DELETE FROM dtls_sessions WHERE cid = decode($1, 'hex')", 1, params,
-                 on_done, call);
+    char *c = to_hex(key, cid_part(key_len));
+    char *k = to_hex(key, key_len);
+    char gen[32];
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)generation);
+    const char *params[] = {c, k, gen};
+    eim_pg_query(pool,
+                 "SELECT dtls_session_close(decode($1, 'hex'), decode($2, 'hex'), $3::bigint)", 3,
+                 params, on_written, call);
     free(c);
+    free(k);
 }
 
 static void on_purged(eim_err_t err, const PGresult *res, void *ctx)
@@ -162,6 +208,24 @@ void eim_dtls_sessions_purge(eim_pg_pool_t *pool, int limit, eim_dtls_sessions_p
     const char *params[] = {l};
     eim_pg_query(pool,
                  "DELETE FROM dtls_sessions WHERE cid IN (SELECT cid FROM dtls_sessions WHERE "
-                 "expires_at <= now() LIMIT $1::int)",
+                 "expires_at <= now() - interval '1 hour' LIMIT $1::int)",
                  1, params, on_purged, call);
+}
+
+bool eim_dtls_sessions_parse_notify(const char *payload, uint8_t cid[EIM_DTLS_SESSIONS_CID_LEN],
+                                    uint64_t *generation)
+{
+    const char *colon = strchr(payload, ':');
+    if (!colon || colon - payload != 2 * EIM_DTLS_SESSIONS_CID_LEN || colon[1] < '0' ||
+        colon[1] > '9')
+        return false;
+    char text[2 * EIM_DTLS_SESSIONS_CID_LEN + 1];
+    memcpy(text, payload, sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    size_t len = 0;
+    if (!from_hex(text, cid, EIM_DTLS_SESSIONS_CID_LEN, &len) || len != EIM_DTLS_SESSIONS_CID_LEN)
+        return false;
+    char *end = NULL;
+    *generation = strtoull(colon + 1, &end, 10);
+    return *end == '\0' && *generation > 0;
 }

@@ -576,6 +576,19 @@ eim_err_t eim_pg_pool_listen(eim_pg_pool_t *pool, const char *channel, eim_pg_no
     return EIM_OK;
 }
 
+void eim_pg_pool_unlisten(eim_pg_pool_t *pool, const char *channel, void *ctx)
+{
+    for (int i = 0; i < pool->listener_count; i++) {
+        listener_t *l = &pool->listeners[i];
+        if (l->ctx != ctx || strcmp(l->channel, channel) != 0)
+            continue;
+        /* the connection keeps listening (harmless); nobody is called */
+        memmove(l, l + 1, (size_t)(pool->listener_count - i - 1) * sizeof(*l));
+        pool->listener_count--;
+        return;
+    }
+}
+
 /* --- health probe -------------------------------------------------------- */
 
 static void on_probe(eim_err_t err, const PGresult *res, void *ctx)

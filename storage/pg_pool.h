@@ -85,6 +85,11 @@ typedef void (*eim_pg_listen_ready_cb)(bool up, void *ctx);
 eim_err_t eim_pg_pool_listen(eim_pg_pool_t *pool, const char *channel, eim_pg_notify_cb cb,
                              eim_pg_listen_ready_cb ready, void *ctx);
 
+/* Removes the listener registered with this channel and ctx (a no-op when
+ * there is none): its callbacks are not called any more. Not from inside
+ * one of the pool's callbacks for that listener. */
+void eim_pg_pool_unlisten(eim_pg_pool_t *pool, const char *channel, void *ctx);
+
 /* Fails queued queries, closes every connection and frees the pool once
  * libuv has released its handles; then calls closed(ctx) if given. */
 void eim_pg_pool_close(eim_pg_pool_t *pool, void (*closed)(void *ctx), void *ctx);

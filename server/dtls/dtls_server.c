@@ -27,9 +27,19 @@
  * imports into a DTLS-1.2-only context, restores both CIDs (the peer's with
  * the wolfSSL_dtls_cid_set_tx our patch adds) and the peer, and frees the
  * handshake resources. AES-CCM nonces after an import start at
- * epoch||sequence (our wolfSSL patch); a blob loaded from the database gets
- * its write sequence advanced by EIM_DTLS_SEQUENCE_GAP first, because a
- * crash may have lost records sent after the last write.
+ * epoch||sequence (our wolfSSL patch); a blob claimed from the database
+ * gets its write sequence advanced by EIM_DTLS_SEQUENCE_GAP per generation
+ * since its writer first, because a crash or another instance may have
+ * sent records after the last write.
+ *
+ * Instances sharing the database (migrations/0006): a row is held by one
+ * generation; writes and ends name it and are refused once another
+ * instance claimed the session (the copy here is then dropped). A parked
+ * copy (or one marked unverified) waits for the database before its next
+ * record: still ours → resume; claimed elsewhere → claim the newest state
+ * into the same session object; ended → drop; database unreachable → drop
+ * the record (fail closed). Claims NOTIFY the other instances so that they
+ * drop stale parked copies early.
  *
  * Timers are O(1) per event: sessions sit in one of four lists ordered by
  * last activity (handshaking, live parkable, live other, parked); one
@@ -85,7 +95,11 @@ struct eim_dtls_session {
     bool has_cid;    /* negotiated: indexed by CID */
     bool app_seen;   /* the client sent an application record (park rule 4) */
     bool in_addr_table;
-    bool dirty; /* database copy older than the state */
+    bool dirty;      /* database copy older than the state */
+    bool unverified; /* live from memory without the database's word (a send; a NOTIFY) */
+    bool released;   /* the row is another instance's (or ended): never written or ended here */
+    bool storing;    /* a write in flight: the next waits for it (writes stay in order) */
+    bool end_row;    /* ended while a write was in flight: end the row after it */
     uint8_t listener_index;
     uint8_t peer_cid_len;
     uint16_t sealed_len;
@@ -96,7 +110,8 @@ struct eim_dtls_session {
     eim_dtls_session_t *prev, *next;          /* activity list */
     eim_dtls_session_t *cid_next, *addr_next; /* hash chains */
     uint64_t last_ms;
-    const uint8_t *in; /* datagram being fed (custom I/O) */
+    uint64_t generation; /* database generation held (dtls_sessions.h); 0: no row written */
+    const uint8_t *in;   /* datagram being fed (custom I/O) */
     size_t in_len;
     void *user;
     uint8_t key[EIM_DTLS_KEY_SIZE];
@@ -141,6 +156,7 @@ typedef struct {
 typedef struct pending {
     eim_dtls_server_t *server;
     struct pending *next;
+    eim_dtls_session_t *held; /* the copy held here being checked, referenced; NULL: none */
     uint8_t cid[EIM_DTLS_CID_SIZE];
     size_t count;
     bool server_gone;
@@ -186,6 +202,7 @@ struct eim_dtls_server {
     bool accepting;
     bool closing;
     bool park_supported;
+    bool listening; /* claim NOTIFYs registered with the pool */
     bool own_metrics;
     eim_metrics_t *metrics;
     counters_t c;
@@ -294,6 +311,19 @@ static void count_drop(eim_dtls_server_t *server, const char *reason)
     snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
     eim_counter_inc(eim_metrics_counter(server->metrics, "eimd_dtls_drops_total",
                                         "Datagrams or sessions dropped, by reason", labels));
+}
+
+/* A copy held here turned out older than the database (another instance
+ * claimed or ended the session): how it was found, what was done. */
+static void count_stale(eim_dtls_server_t *server, const char *cause, const char *action)
+{
+    char labels[80];
+    snprintf(labels, sizeof(labels), "cause=\"%s\",action=\"%s\"", cause, action);
+    eim_counter_inc(eim_metrics_counter(server->metrics, "eimd_dtls_stale_copies_total",
+                                        "Session copies found older than the database (another "
+                                        "instance claimed or ended the session), by cause and "
+                                        "action",
+                                        labels));
 }
 
 static void count_handshake_failure(eim_dtls_server_t *server, const char *reason)
@@ -692,7 +722,7 @@ static void live_count(eim_dtls_session_t *s, int delta)
         s->server->live_12 = (size_t)((long)s->server->live_12 + delta);
 }
 
-static void db_delete(eim_dtls_server_t *server, eim_dtls_session_t *s);
+static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s);
 
 /* Ends a session: out of every table, wolfSSL freed, on_closed (unless
  * quiet), the server's reference dropped. */
@@ -703,7 +733,6 @@ static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notif
     eim_dtls_server_t *server = s->server;
     if (s->state == STATE_LIVE)
         live_count(s, -1);
-    bool was_parked_or_live = s->state == STATE_PARKED || (s->state == STATE_LIVE && s->has_cid);
     s->state = STATE_CLOSED;
     list_remove(server, s);
     addr_remove(server, s);
@@ -717,8 +746,8 @@ static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notif
     }
     free(s->sealed);
     s->sealed = NULL;
-    if (was_parked_or_live && !quiet && server->options.pool)
-        db_delete(server, s);
+    if (!quiet && server->options.pool)
+        db_close(server, s);
     if (!quiet && server->options.on_closed)
         server->options.on_closed(s, server->options.ctx);
     eim_dtls_session_unref(s);
@@ -812,12 +841,17 @@ static eim_err_t unseal(eim_dtls_session_t *s, uint8_t *plain, size_t plain_size
 }
 
 /*
- * wolfSSL export layout (5.9.2, internal.c): proto(1) version(1) total(2)
- * options_len(2) options keys_len(2) keys...; the key state starts with
- * four 32-bit TLS sequence words, then (DTLS) 24 bytes of epochs/windows
- * heads and handshake numbers, then dtls_sequence_number hi(2) lo(4).
+ * wolfSSL export layout (5.9.2, internal.c ExportKeyState): proto(1)
+ * version(1) total(2) options_len(2) options keys_len(2) keys...; the key
+ * state starts with four 32-bit TLS sequence words (16 bytes), then (DTLS)
+ * the peer's and current epoch/sequence heads (22 bytes), the two peer
+ * handshake numbers (4 bytes), then dtls_sequence_number hi(2) lo(4): the
+ * write sequence number, which the AES-CCM explicit nonce follows after an
+ * import (our patch). Until this was corrected the offset missed the
+ * handshake numbers, so the gap went into dtls_expected_peer_handshake_number
+ * and the write sequence was never advanced.
  */
-#define KEYS_WRITE_SEQ_OFFSET (16 + 22)
+#define KEYS_WRITE_SEQ_OFFSET (16 + 22 + 4)
 
 static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
 {
@@ -825,7 +859,8 @@ static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
         return EIM_ERR_DECODE;
     size_t options_len = (size_t)blob[4] << 8 | blob[5];
     size_t keys = 6 + options_len + 2;
-    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len)
+    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len ||
+        ((size_t)blob[keys - 2] << 8 | blob[keys - 1]) < KEYS_WRITE_SEQ_OFFSET + 6)
         return EIM_ERR_DECODE;
     uint8_t *p = blob + keys + KEYS_WRITE_SEQ_OFFSET;
     uint64_t seq = 0;
@@ -936,7 +971,12 @@ out:
 typedef struct {
     eim_dtls_server_t *server;
     eim_dtls_session_t *session;
+    uint64_t generation; /* the generation the write was made as */
 } db_call_t;
+
+static bool evict_one(eim_dtls_server_t *server);
+static size_t session_count(const eim_dtls_server_t *server);
+static pending_t *pending_find(eim_dtls_server_t *server, const uint8_t *cid);
 
 static void maybe_flush_done(eim_dtls_server_t *server)
 {
@@ -947,15 +987,52 @@ static void maybe_flush_done(eim_dtls_server_t *server)
     }
 }
 
+/*
+ * Ownership (migrations/0006_dtls_session_ownership.sql). s->generation is
+ * the database generation this instance holds: 1 for a session it made
+ * (the first write creates the row), the claimed one for a session resumed
+ * from the database. Every write and every end names it and is refused once
+ * another instance claimed the session; a refused write drops the copy here
+ * (released: no close_notify, no database change), because the device now
+ * talks to the holder. A copy that may be stale (parked, or marked
+ * unverified) takes no record before the database said it is still held
+ * here (lookup_parked), so a stale copy never accepts a record another
+ * instance already took; what it may send (eim_dtls_send on a parked copy)
+ * stays in its own sequence range (claim_gap).
+ */
+static void release(eim_dtls_session_t *s, const char *cause)
+{
+    if (s->state == STATE_CLOSED)
+        return;
+    count_stale(s->server, cause, "dropped");
+    s->released = true;
+    session_end(s, false, false);
+}
+
 static void on_stored(eim_err_t err, void *ctx)
 {
     db_call_t *call = ctx;
     eim_dtls_server_t *server = call->server;
-    if (err) {
+    eim_dtls_session_t *s = call->session;
+    s->storing = false;
+    if (err == EIM_ERR_CONFLICT) {
+        /* another instance holds the session now (unless this one claimed
+         * it again meanwhile: then this answer is about an old generation) */
+        if (s->generation == call->generation) {
+            s->end_row = false; /* not ours to end */
+            release(s, "write_refused");
+        }
+    } else if (err) {
         eim_counter_inc(server->c.db_writes_failed);
-        call->session->dirty = true;
+        s->dirty = true;
+    } else if (s->dirty && s->state != STATE_CLOSED) {
+        db_store(server, s); /* a newer state waited for this write */
     }
-    eim_dtls_session_unref(call->session);
+    if (s->end_row && s->state == STATE_CLOSED) {
+        s->end_row = false;
+        db_close(server, s); /* after the write, not overtaken by it */
+    }
+    eim_dtls_session_unref(s);
     free(call);
     server->db_in_flight--;
     maybe_flush_done(server);
@@ -963,30 +1040,179 @@ static void on_stored(eim_err_t err, void *ctx)
 
 static void db_store(eim_dtls_server_t *server, eim_dtls_session_t *s)
 {
-    if (!s->sealed)
+    if (!s->sealed || s->released)
         return;
+    if (s->storing) {
+        s->dirty = true; /* written when the write in flight is done */
+        return;
+    }
+    if (s->generation == 0)
+        s->generation = 1; /* made here: the first write creates the row */
     db_call_t *call = EIM_NEW(db_call_t);
     call->server = server;
     call->session = eim_dtls_session_ref(s);
+    call->generation = s->generation;
     s->dirty = false;
+    s->storing = true;
     server->db_in_flight++;
     int64_t expires = (int64_t)(s->last_ms - now_ms(server)) + server->options.lifetime_ms;
     eim_dtls_sessions_store(server->options.pool, s->key, EIM_DTLS_KEY_SIZE, s->sealed,
-                            s->sealed_len, expires, server->instance_id, on_stored, call);
+                            s->sealed_len, expires, server->instance_id, s->generation, on_stored,
+                            call);
 }
 
-static void on_deleted(eim_err_t err, void *ctx)
+static void on_closed_in_db(eim_err_t err, void *ctx)
 {
-    (void)err;
+    (void)err; /* refused: another instance holds the row; failed: it expires */
     eim_dtls_server_t *server = ctx;
     server->db_in_flight--;
     maybe_flush_done(server);
 }
 
-static void db_delete(eim_dtls_server_t *server, eim_dtls_session_t *s)
+/* The session ended here: its row becomes a tombstone if this instance
+ * still holds it. */
+static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s)
 {
+    if (s->generation == 0 || s->released)
+        return; /* no row written, or not ours */
+    if (s->storing) {
+        s->end_row = true;
+        return;
+    }
     server->db_in_flight++;
-    eim_dtls_sessions_delete(server->options.pool, s->key, EIM_DTLS_CID_SIZE, on_deleted, server);
+    eim_dtls_sessions_close(server->options.pool, s->key, EIM_DTLS_KEY_SIZE, s->generation,
+                            on_closed_in_db, server);
+}
+
+/* Whether a record for s must wait for the database's word first. */
+static bool must_verify(const eim_dtls_session_t *s)
+{
+    return s->server->options.pool && s->generation > 0 &&
+           (s->state == STATE_PARKED || s->unverified);
+}
+
+/* The write sequence skip for a claimed blob: every generation between the
+ * blob's writer and this claim resumed (or may have) from the same blob
+ * with its own gap-sized range of sequence numbers. */
+static uint64_t claim_gap(const eim_dtls_claim_t *claim)
+{
+    uint64_t generations = claim->generation - claim->sealed_generation;
+    if (generations == 0 || generations >= (1ULL << 48) / EIM_DTLS_SEQUENCE_GAP)
+        return 1ULL << 48; /* unpark refuses: the sequence space is used up */
+    return generations * EIM_DTLS_SEQUENCE_GAP;
+}
+
+static void replace_sealed(eim_dtls_session_t *s, const uint8_t *sealed, size_t len)
+{
+    free(s->sealed);
+    s->sealed = eim_malloc(len);
+    memcpy(s->sealed, sealed, len);
+    s->sealed_len = (uint16_t)len;
+}
+
+/* The database says the copy held here is current: resume it. */
+static bool resume_held(eim_dtls_session_t *s)
+{
+    eim_dtls_server_t *server = s->server;
+    s->unverified = false;
+    if (s->state != STATE_PARKED)
+        return true;
+    if (unpark(s, 0) != EIM_OK) {
+        count_drop(server, "unpark_failed");
+        session_end(s, false, false);
+        return false;
+    }
+    eim_counter_inc(server->c.resumed_memory);
+    s->dirty = true; /* written back after the first record */
+    return true;
+}
+
+/* The copy held here was stale and this instance claimed the session:
+ * the newest state from the database replaces it (same session object, so
+ * the upper layer keeps its key and state). */
+static bool adopt_claimed(eim_dtls_session_t *s, const eim_dtls_claim_t *claim)
+{
+    eim_dtls_server_t *server = s->server;
+    count_stale(server, "wake", "replaced");
+    if (s->ssl) {
+        wolfSSL_free(s->ssl);
+        s->ssl = NULL;
+        live_count(s, -1);
+        addr_remove(server, s);
+    }
+    s->state = STATE_PARKED;
+    list_append(server, s, LIST_PARKED);
+    replace_sealed(s, claim->sealed, claim->sealed_len);
+    s->generation = claim->generation;
+    s->unverified = false;
+    if (unpark(s, claim_gap(claim)) != EIM_OK) {
+        count_drop(server, "unpark_failed");
+        session_end(s, false, false);
+        return false;
+    }
+    eim_counter_inc(server->c.resumed_database);
+    s->dirty = true;
+    return true;
+}
+
+/* A session this instance did not hold, claimed from the database. */
+static eim_dtls_session_t *session_from_claim(eim_dtls_server_t *server, const pending_t *p,
+                                              const eim_dtls_claim_t *claim)
+{
+    if (claim->key_len != EIM_DTLS_KEY_SIZE || memcmp(claim->key, p->cid, EIM_DTLS_CID_SIZE)) {
+        count_drop(server, "unpark_failed");
+        return NULL;
+    }
+    if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
+        count_drop(server, "max_sessions");
+        return NULL;
+    }
+    eim_dtls_session_t *s = session_new(server, p->dgram[0].listener);
+    set_key(s, claim->key);
+    replace_sealed(s, claim->sealed, claim->sealed_len);
+    s->has_cid = true;
+    s->app_seen = true;
+    s->version = 12;
+    s->generation = claim->generation;
+    cid_insert(server, s);
+    /* the blob may be older than what a holder sent since (a crash, a
+     * write in flight): move the write sequence (and with it the CCM
+     * nonce) past every range a holder may have used */
+    if (unpark(s, claim_gap(claim)) != EIM_OK) {
+        count_drop(server, "unpark_failed");
+        db_close(server, s);
+        session_end(s, true, false);
+        return NULL;
+    }
+    eim_counter_inc(server->c.resumed_database);
+    /* written back (with the advanced sequence) after the first record */
+    s->dirty = true;
+    return s;
+}
+
+/* NOTIFY from a claim or an end (possibly this instance's own). A parked
+ * copy of an older generation is dropped at once (it could never be
+ * resumed); a live one is checked against the database before its next
+ * record. Missing a NOTIFY costs only memory: the check on wake decides. */
+static void on_claim_notify(const char *channel, const char *payload, void *ctx)
+{
+    (void)channel;
+    eim_dtls_server_t *server = ctx;
+    uint8_t cid[EIM_DTLS_SESSIONS_CID_LEN];
+    uint64_t generation = 0;
+    if (server->closing || !eim_dtls_sessions_parse_notify(payload, cid, &generation))
+        return;
+    eim_dtls_session_t *s = cid_find(server, cid);
+    /* a check in flight answers for itself (it may be this very claim) */
+    if (!s || s->generation == 0 || generation <= s->generation || s->state == STATE_CLOSED ||
+        pending_find(server, cid))
+        return;
+    if (s->state == STATE_PARKED) {
+        release(s, "notify");
+    } else if (!s->unverified) {
+        s->unverified = true;
+        count_stale(server, "notify", "recheck");
+    }
 }
 
 /* ---- limits ------------------------------------------------------------- */
@@ -1281,17 +1507,26 @@ static void pending_free(pending_t *p)
 {
     for (size_t i = 0; i < p->count; i++)
         free(p->dgram[i].data);
+    eim_dtls_session_unref(p->held);
     free(p);
 }
 
 static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
                         const struct sockaddr_storage *from, socklen_t from_len);
 
-static void on_loaded(eim_err_t err, const uint8_t *key, const uint8_t *sealed, size_t sealed_len,
-                      void *ctx)
+static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const char *reason)
+{
+    for (size_t i = 0; i < p->count; i++)
+        count_drop(server, reason);
+}
+
+/* The database's word on a CID: resume the copy held here, replace it with
+ * the newest state, make the session from the row, or drop. */
+static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx)
 {
     pending_t *p = ctx;
     eim_dtls_server_t *server = p->server;
+    eim_dtls_session_t *s = p->held;
     if (p->server_gone) {
         pending_free(p);
         return;
@@ -1304,42 +1539,38 @@ static void on_loaded(eim_err_t err, const uint8_t *key, const uint8_t *sealed, 
             break;
         }
     }
-    if (err || !sealed || cid_find(server, p->cid) || server->closing) {
-        if (server->closing)
-            goto done;
-        if (!cid_find(server, p->cid)) {
-            /* unknown here and in the database: the datagrams go */
-            for (size_t i = 0; i < p->count; i++)
-                count_drop(server,
-                           err == EIM_ERR_NOT_FOUND || !sealed ? "unknown_cid" : "db_error");
+    if (server->closing)
+        goto done;
+    if (s && s->state == STATE_CLOSED) {
+        drop_pending(server, p, "session_closed"); /* ended meanwhile (eviction, expiry) */
+        goto done;
+    }
+    if (!s && cid_find(server, p->cid))
+        goto replay; /* found meanwhile (a concurrent look-up) */
+    if (err) {
+        /* fail closed: without the database's word a copy may be stale */
+        drop_pending(server, p, "db_error");
+        goto done;
+    }
+    bool absent = claim->verdict == EIM_DTLS_ROW_ABSENT;
+    if (claim->verdict == EIM_DTLS_ROW_OWNED || (absent && s && s->generation == 1)) {
+        /* still held here; generation 1 without a row: its first write never
+         * landed (or the row was purged), and nobody else can hold it */
+        if (!s || !resume_held(s)) {
+            if (!s)
+                drop_pending(server, p, "unknown_cid");
             goto done;
         }
-        goto replay; /* found meanwhile (a concurrent look-up) */
-    }
-    if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
-        count_drop(server, "max_sessions");
+    } else if (claim->verdict == EIM_DTLS_ROW_CLAIMED) {
+        if (s ? !adopt_claimed(s, claim) : !session_from_claim(server, p, claim))
+            goto done;
+    } else {
+        /* ended elsewhere (tombstone), expired, or another session's CID */
+        if (s)
+            release(s, "wake");
+        drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
         goto done;
     }
-    eim_dtls_session_t *s = session_new(server, p->dgram[0].listener);
-    set_key(s, key);
-    s->sealed = eim_malloc(sealed_len);
-    memcpy(s->sealed, sealed, sealed_len);
-    s->sealed_len = (uint16_t)sealed_len;
-    s->has_cid = true;
-    s->app_seen = true;
-    s->version = 12;
-    cid_insert(server, s);
-    /* a database blob may be stale: move the write sequence (and with it
-     * the CCM nonce) past anything a crashed instance may have sent */
-    if (unpark(s, EIM_DTLS_SEQUENCE_GAP) != EIM_OK) {
-        count_drop(server, "unpark_failed");
-        db_delete(server, s);
-        session_end(s, true, false);
-        goto done;
-    }
-    eim_counter_inc(server->c.resumed_database);
-    /* written back (with the advanced sequence) after the first record */
-    s->dirty = true;
 replay:
     for (size_t i = 0; i < p->count; i++) {
         listener_t *dl = &server->listeners[p->dgram[i].listener];
@@ -1352,8 +1583,11 @@ done:
     maybe_flush_done(server);
 }
 
+/* Queues the datagram until the database answers for its CID: a claim of a
+ * session not held here (held NULL), or the check of a copy that may be
+ * stale (held: a parked or unverified session of this CID). */
 static void lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *data, size_t len,
-                          const struct sockaddr_storage *from)
+                          const struct sockaddr_storage *from, eim_dtls_session_t *held)
 {
     eim_dtls_server_t *server = l->server;
     pending_t *p = pending_find(server, cid);
@@ -1369,7 +1603,15 @@ static void lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *data
         server->pending = p;
         server->pending_count++;
         server->db_in_flight++;
-        eim_dtls_sessions_load(server->options.pool, cid, EIM_DTLS_CID_SIZE, on_loaded, p);
+        if (held) {
+            p->held = eim_dtls_session_ref(held);
+            eim_dtls_sessions_claim(server->options.pool, cid, EIM_DTLS_CID_SIZE, held->key,
+                                    EIM_DTLS_KEY_SIZE, held->generation, server->instance_id,
+                                    on_claimed, p);
+        } else {
+            eim_dtls_sessions_claim(server->options.pool, cid, EIM_DTLS_CID_SIZE, NULL, 0, 0,
+                                    server->instance_id, on_claimed, p);
+        }
     }
     if (p->count >= PENDING_DGRAMS) {
         count_drop(server, "lookup_queue_full");
@@ -1381,6 +1623,17 @@ static void lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *data
     p->dgram[p->count].addr = *from;
     p->dgram[p->count].listener = l->index;
     p->count++;
+}
+
+/* A datagram for a session held here; a copy that may be stale waits for
+ * the database first. */
+static void to_session(listener_t *l, eim_dtls_session_t *s, const uint8_t *data, size_t len,
+                       const struct sockaddr_storage *from)
+{
+    if (must_verify(s))
+        lookup_parked(l, s->key, data, len, from, s);
+    else
+        feed(s, data, len, from, l->index);
 }
 
 static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
@@ -1396,12 +1649,12 @@ static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
     if (record.cid) {
         eim_dtls_session_t *s = cid_find(server, record.cid);
         if (s) {
-            feed(s, data, len, from, l->index);
+            to_session(l, s, data, len, from);
             return;
         }
         if (server->options.pool && record.kind == EIM_DTLS_RECORD_CID12 &&
             server->park_supported) {
-            lookup_parked(l, record.cid, data, len, from);
+            lookup_parked(l, record.cid, data, len, from, NULL);
             return;
         }
         count_drop(server, "unknown_cid");
@@ -1413,7 +1666,7 @@ static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
         return;
     }
     if (s) {
-        feed(s, data, len, from, l->index);
+        to_session(l, s, data, len, from);
         return;
     }
     count_drop(server, "no_session");
@@ -1519,6 +1772,7 @@ void eim_dtls_server_options_default(eim_dtls_server_options_t *o)
     o->park_after_ms = 30000;
     o->lifetime_ms = 7LL * 24 * 3600 * 1000;
     o->cookie_rotation_ms = 300000;
+    o->claim_notifications = true;
 }
 
 static void on_handle_closed(uv_handle_t *handle)
@@ -1592,6 +1846,9 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
         goto out;
     }
     register_metrics(server);
+    if (options->pool && options->claim_notifications)
+        server->listening = eim_pg_pool_listen(options->pool, EIM_DTLS_SESSIONS_CHANNEL,
+                                               on_claim_notify, NULL, server) == EIM_OK;
 
     for (size_t i = 0; i < options->listen_count; i++) {
         listener_t *l = &server->listeners[i];
@@ -1678,6 +1935,9 @@ size_t eim_dtls_server_in_flight(const eim_dtls_server_t *server)
 void eim_dtls_server_close(eim_dtls_server_t *server)
 {
     server->closing = true;
+    if (server->listening)
+        eim_pg_pool_unlisten(server->options.pool, EIM_DTLS_SESSIONS_CHANNEL, server);
+    server->listening = false;
     server->accepting = false;
     server->flush_done = NULL;
     for (int l = 0; l < LIST_COUNT; l++)
@@ -1736,6 +1996,10 @@ eim_err_t eim_dtls_send(eim_dtls_session_t *session, const uint8_t *data, size_t
     if (session->state == STATE_CLOSED || session->state == STATE_HANDSHAKE)
         return EIM_ERR_CONFLICT;
     if (session->state == STATE_PARKED) {
+        /* sending cannot wait for the database: the copy's own sequence
+         * range keeps its nonces unique even if another instance claimed
+         * the session meanwhile; the next record it receives is checked */
+        session->unverified = must_verify(session);
         if (unpark(session, 0) != EIM_OK)
             return EIM_ERR_CRYPTO;
         eim_counter_inc(session->server->c.resumed_memory);

@@ -13,6 +13,10 @@
  * Idle DTLS 1.2 sessions are "parked": exported, sealed with AES-GCM under
  * a server key and their wolfSSL objects freed; the next record with their
  * CID revives them transparently (also after a restart, from PostgreSQL).
+ * Instances sharing the database hand sessions over through it: a session
+ * is held by one generation (storage/dtls_sessions.h); a copy held here is
+ * resumed only after the database confirms no other instance claimed it,
+ * else the newest state is claimed from the row and replaces it.
  * The upper layer never sees parking: a session object it holds a
  * reference to stays valid and keeps its key; eim_dtls_send on a parked
  * session revives it first.
@@ -43,9 +47,10 @@ typedef struct eim_tls_context eim_tls_context_t;
 #define EIM_DTLS_MAX_LISTEN 8
 #define EIM_DTLS_CID_SIZE   8  /* server-chosen CID length (bytes), fixed */
 #define EIM_DTLS_KEY_SIZE   16 /* session key: 8-byte CID + 8-byte random id */
-/* Records a session loaded from the database skips in its write sequence
- * (and so in its AES-CCM nonces): more than any instance can send between
- * two writes of the row. */
+/* Records a session claimed from the database skips in its write sequence
+ * (and so in its AES-CCM nonces), per generation between the blob's writer
+ * and the claim: more than any instance can send between two writes of the
+ * row. */
 #define EIM_DTLS_SEQUENCE_GAP (1ULL << 24)
 
 typedef enum {
@@ -71,6 +76,10 @@ typedef struct {
         *tls;            /* certificate chain / raw public key; borrowed (a reference is taken) */
     eim_pg_pool_t *pool; /* parked sessions in PostgreSQL; NULL: in memory only */
     const char *instance_id; /* written with parked rows (diagnostics); may be NULL */
+    /* with a pool: LISTEN for sessions claimed by other instances and drop
+     * the copies held here at once (memory); the check on wake is the
+     * authority either way. Default true. */
+    bool claim_notifications;
     /* 32-byte key sealing parked sessions (shared by instances sharing the
      * database); NULL: random per process (parked state does not survive a
      * restart then) */
