@@ -201,6 +201,7 @@ struct eim_dtls_server {
     uint64_t ticks;
     bool accepting;
     bool closing;
+    bool handles_closed; /* freed once these are closed and db_in_flight is 0 */
     bool park_supported;
     bool listening; /* claim NOTIFYs registered with the pool */
     bool own_metrics;
@@ -978,6 +979,10 @@ static bool evict_one(eim_dtls_server_t *server);
 static size_t session_count(const eim_dtls_server_t *server);
 static pending_t *pending_find(eim_dtls_server_t *server, const uint8_t *cid);
 
+static void server_free(eim_dtls_server_t *server);
+
+/* After every database answer: a flush waiting for the last write is done;
+ * a closed server whose handles are gone is freed by its last answer. */
 static void maybe_flush_done(eim_dtls_server_t *server)
 {
     if (server->flush_done && server->db_in_flight == 0) {
@@ -985,6 +990,8 @@ static void maybe_flush_done(eim_dtls_server_t *server)
         server->flush_done = NULL;
         done(server->flush_ctx);
     }
+    if (server->handles_closed && server->db_in_flight == 0)
+        server_free(server);
 }
 
 /*
@@ -1040,7 +1047,7 @@ static void on_stored(eim_err_t err, void *ctx)
 
 static void db_store(eim_dtls_server_t *server, eim_dtls_session_t *s)
 {
-    if (!s->sealed || s->released)
+    if (!s->sealed || s->released || server->closing)
         return;
     if (s->storing) {
         s->dirty = true; /* written when the write in flight is done */
@@ -1073,8 +1080,8 @@ static void on_closed_in_db(eim_err_t err, void *ctx)
  * still holds it. */
 static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s)
 {
-    if (s->generation == 0 || s->released)
-        return; /* no row written, or not ours */
+    if (s->generation == 0 || s->released || server->closing)
+        return; /* no row written, not ours, or no new work after close */
     if (s->storing) {
         s->end_row = true;
         return;
@@ -1782,6 +1789,15 @@ static void on_handle_closed(uv_handle_t *handle)
         server = ((listener_t *)handle->data)->server;
     if (--server->open_handles > 0)
         return;
+    server->handles_closed = true;
+    /* writes still in flight (a shutdown past its deadline) answer later,
+     * even if only with the pool's failure: the last one frees */
+    if (server->db_in_flight == 0)
+        server_free(server);
+}
+
+static void server_free(eim_dtls_server_t *server)
+{
     for (size_t i = 0; i < server->listener_count; i++) {
         free(server->listeners[i].rx);
         eim_udp_tx_free(server->listeners[i].tx);
@@ -1947,6 +1963,7 @@ void eim_dtls_server_close(eim_dtls_server_t *server)
     for (pending_t *p = server->pending, *next; p; p = next) {
         next = p->next;
         p->server_gone = true;
+        server->db_in_flight--;
     }
     server->pending = NULL;
     for (size_t i = 0; i < server->listener_count; i++) {

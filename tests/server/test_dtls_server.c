@@ -915,6 +915,43 @@ static void test_park_restart_resume(void **state)
 
 /* ---- two instances on one database ------------------------------------ */
 
+/* Shutdown past its deadline: the server is closed while its park write is
+ * still in flight and the pool goes right after, failing that write. The
+ * answer still finds the server object (freed by that last answer, not
+ * before: ASan checks the use, LeakSanitizer the free). */
+static void test_close_with_write_in_flight(void **state)
+{
+    fixture_t *f = *state;
+    if (!getenv("EIMD_TEST_DSN")) {
+        skip();
+        return;
+    }
+    char *dsn = test_pg_create_db("dtls_close");
+    char error[256];
+    assert_int_equal(
+        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
+        EIM_OK);
+    assert_true(pool_ready(f, dsn));
+    start_server(f, short_park);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "before shutdown"));
+    eim_dtls_server_flush(f->server, NULL, NULL); /* parks: one write queued */
+    assert_int_equal(eim_dtls_server_in_flight(f->server), 1);
+    stop_server(f); /* the listener and timers close at once */
+    eim_pg_pool_close(f->pool, NULL, NULL);
+    f->pool = NULL;
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    /* the counter itself: rendering would call the gone server's gauges */
+    eim_counter_t *failed =
+        eim_metrics_counter(f->metrics, "eimd_dtls_park_writes_failed_total", "", NULL);
+    assert_int_equal(eim_counter_value(failed), 1);
+    client_free(c);
+    free(dsn);
+}
+
 static void short_park_quiet(eim_dtls_server_options_t *o)
 {
     o->park_after_ms = 100;
@@ -1302,6 +1339,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_park_unpark_in_memory, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_park_restart_resume, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_close_with_write_in_flight, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_handover_between_instances, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_handover_stale_copy_checked_on_wake, fixture_setup,
