@@ -2,8 +2,9 @@
  * Parked DTLS sessions in PostgreSQL. See dtls_sessions.h. Bytes travel as
  * hex text parameters (decode($n, 'hex')) and come back through
  * encode(..., 'hex'): the pool speaks text only. The ownership rules are
- * SQL functions of migrations/0006_dtls_session_ownership.sql, so that each
- * decision is one statement under the row lock.
+ * SQL functions of migrations/0006_dtls_session_ownership.sql and
+ * 0007_dtls_session_authenticated_claim.sql, so that each decision is one
+ * statement (under the row lock where it writes).
  */
 #include "storage/dtls_sessions.h"
 
@@ -103,53 +104,62 @@ void eim_dtls_sessions_store(eim_pg_pool_t *pool, const uint8_t *key, size_t key
     free(blob);
 }
 
-static eim_err_t parse_claim(const PGresult *res, eim_dtls_claim_t *claim, uint8_t *key,
-                             size_t key_size, uint8_t *sealed, size_t sealed_size)
+/* The answers of dtls_session_peek (verdict, generation, sealed
+ * generation, key, blob) and dtls_session_claim (the first three). */
+static eim_err_t parse_row(const PGresult *res, eim_dtls_claim_t *claim, uint8_t *key,
+                           size_t key_size, uint8_t *sealed, size_t sealed_size)
 {
+    static const struct {
+        const char *text;
+        eim_dtls_row_verdict_t verdict;
+    } verdicts[] = {
+        {"owned", EIM_DTLS_ROW_OWNED},     {"present", EIM_DTLS_ROW_PRESENT},
+        {"claimed", EIM_DTLS_ROW_CLAIMED}, {"moved", EIM_DTLS_ROW_MOVED},
+        {"closed", EIM_DTLS_ROW_CLOSED},
+    };
     memset(claim, 0, sizeof(*claim));
     if (PQntuples(res) == 0) {
         claim->verdict = EIM_DTLS_ROW_ABSENT;
         return EIM_OK;
     }
     const char *verdict = PQgetvalue(res, 0, 0);
+    size_t i = 0;
+    while (i < sizeof(verdicts) / sizeof(verdicts[0]) && strcmp(verdict, verdicts[i].text) != 0)
+        i++;
+    if (i == sizeof(verdicts) / sizeof(verdicts[0]))
+        return EIM_ERR_DECODE;
+    claim->verdict = verdicts[i].verdict;
     claim->generation = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     claim->sealed_generation = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
     if (claim->generation == 0 || claim->sealed_generation == 0 ||
         claim->sealed_generation > claim->generation)
         return EIM_ERR_DECODE;
-    if (strcmp(verdict, "owned") == 0) {
-        claim->verdict = EIM_DTLS_ROW_OWNED;
+    if (claim->verdict != EIM_DTLS_ROW_PRESENT)
         return EIM_OK;
-    }
-    if (strcmp(verdict, "closed") == 0) {
-        claim->verdict = EIM_DTLS_ROW_CLOSED;
-        return EIM_OK;
-    }
-    if (strcmp(verdict, "claimed") != 0 || PQgetisnull(res, 0, 3) || PQgetisnull(res, 0, 4) ||
+    if (PQnfields(res) < 5 || PQgetisnull(res, 0, 3) || PQgetisnull(res, 0, 4) ||
         !from_hex(PQgetvalue(res, 0, 3), key, key_size, &claim->key_len) ||
         !from_hex(PQgetvalue(res, 0, 4), sealed, sealed_size, &claim->sealed_len))
         return EIM_ERR_DECODE;
-    claim->verdict = EIM_DTLS_ROW_CLAIMED;
     claim->key = key;
     claim->sealed = sealed;
     return EIM_OK;
 }
 
-static void on_claimed(eim_err_t err, const PGresult *res, void *ctx)
+static void on_row(eim_err_t err, const PGresult *res, void *ctx)
 {
     call_t *call = ctx;
     uint8_t key[MAX_KEY], sealed[MAX_SEALED];
     eim_dtls_claim_t claim;
     if (!err)
-        err = parse_claim(res, &claim, key, sizeof(key), sealed, sizeof(sealed));
+        err = parse_row(res, &claim, key, sizeof(key), sealed, sizeof(sealed));
     call->claimed(err, err ? NULL : &claim, call->ctx);
     memset(sealed, 0, sizeof(sealed));
     free(call);
 }
 
-void eim_dtls_sessions_claim(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
-                             const uint8_t *key, size_t key_len, uint64_t held,
-                             const char *instance, eim_dtls_sessions_claimed_cb cb, void *ctx)
+void eim_dtls_sessions_peek(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
+                            const uint8_t *key, size_t key_len, uint64_t held,
+                            eim_dtls_sessions_claimed_cb cb, void *ctx)
 {
     call_t *call = EIM_NEW(call_t);
     call->claimed = cb;
@@ -158,12 +168,34 @@ void eim_dtls_sessions_claim(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid
     char *k = key ? to_hex(key, key_len) : NULL;
     char gen[32];
     snprintf(gen, sizeof(gen), "%llu", (unsigned long long)held);
-    const char *params[] = {c, k, gen, instance};
+    const char *params[] = {c, k, gen};
     eim_pg_query(pool,
                  "SELECT verdict, generation_now, blob_generation, encode(blob_key, 'hex'), "
-                 "encode(blob, 'hex') FROM dtls_session_claim(decode($1, 'hex'), "
-                 "decode($2, 'hex'), $3::bigint, $4)",
-                 4, params, on_claimed, call);
+                 "encode(blob, 'hex') FROM dtls_session_peek(decode($1, 'hex'), "
+                 "decode($2, 'hex'), $3::bigint)",
+                 3, params, on_row, call);
+    free(c);
+    free(k);
+}
+
+void eim_dtls_sessions_claim(eim_pg_pool_t *pool, const uint8_t *cid, size_t cid_len,
+                             const uint8_t *key, size_t key_len, uint64_t held, uint64_t expected,
+                             const char *instance, eim_dtls_sessions_claimed_cb cb, void *ctx)
+{
+    call_t *call = EIM_NEW(call_t);
+    call->claimed = cb;
+    call->ctx = ctx;
+    char *c = to_hex(cid, cid_len);
+    char *k = key ? to_hex(key, key_len) : NULL;
+    char gen[32], want[32];
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)held);
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)expected);
+    const char *params[] = {c, k, gen, want, instance};
+    eim_pg_query(pool,
+                 "SELECT verdict, generation_now, blob_generation FROM "
+                 "dtls_session_claim(decode($1, 'hex'), decode($2, 'hex'), $3::bigint, "
+                 "$4::bigint, $5)",
+                 5, params, on_row, call);
     free(c);
     free(k);
 }

@@ -32,14 +32,16 @@
  * since its writer first, because a crash or another instance may have
  * sent records after the last write.
  *
- * Instances sharing the database (migrations/0006): a row is held by one
- * generation; writes and ends name it and are refused once another
+ * Instances sharing the database (migrations/0006, 0007): a row is held by
+ * one generation; writes and ends name it and are refused once another
  * instance claimed the session (the copy here is then dropped). A parked
  * copy (or one marked unverified) waits for the database before its next
- * record: still ours → resume; claimed elsewhere → claim the newest state
- * into the same session object; ended → drop; database unreachable → drop
- * the record (fail closed). Claims NOTIFY the other instances so that they
- * drop stale parked copies early.
+ * record: still ours → resume; held elsewhere → try the record against the
+ * newest state and, only if it authenticates, claim it (compare-and-swap
+ * on the generation read) into the same session object; ended → drop;
+ * database unreachable → drop the record (fail closed). A record with an
+ * unknown CID takes the same authenticate-then-claim path. Claims NOTIFY
+ * the other instances so that they drop stale parked copies early.
  *
  * Timers are O(1) per event: sessions sit in one of four lists ordered by
  * last activity (handshaking, live parkable, live other, parked); one
@@ -76,6 +78,7 @@
 #define EXPORT_MAX     1024
 #define PENDING_MAX    256 /* concurrent database look-ups of unknown CIDs */
 #define PENDING_DGRAMS 4   /* datagrams kept per look-up */
+#define PENDING_PLAIN  8   /* plaintexts held per claim until the database answers */
 #define PREFIX_BUCKETS 4096
 #define TICK_MS        250
 #define PEER_CID_MAX   20
@@ -100,6 +103,8 @@ struct eim_dtls_session {
     bool released;   /* the row is another instance's (or ended): never written or ended here */
     bool storing;    /* a write in flight: the next waits for it (writes stay in order) */
     bool end_row;    /* ended while a write was in flight: end the row after it */
+    bool trial;      /* a claim candidate (try_claim): sends nothing, indexed nowhere */
+    bool moved;      /* trial: wolfSSL adopted a new peer (counted once it is claimed) */
     uint8_t listener_index;
     uint8_t peer_cid_len;
     uint16_t sealed_len;
@@ -166,6 +171,16 @@ typedef struct pending {
         struct sockaddr_storage addr;
         size_t listener;
     } dgram[PENDING_DGRAMS];
+    /* a claim in flight (try_claim): the newest state imported, not indexed */
+    eim_dtls_session_t *candidate;
+    uint64_t expected; /* the generation the peek found */
+    uint64_t taken;    /* the generation the claim gives (the gap was computed for it) */
+    size_t fed;        /* datagrams [0, fed) went to the candidate */
+    size_t plain_count;
+    struct {
+        uint8_t *data;
+        size_t len;
+    } plain[PENDING_PLAIN]; /* their application data, delivered once claimed */
 } pending_t;
 
 typedef struct {
@@ -618,6 +633,8 @@ static int session_send(WOLFSSL *ssl, char *buf, int size, void *ctx)
     eim_dtls_session_t *s = ctx;
     const void *peer = NULL;
     unsigned int peer_len = 0;
+    if (s->trial)
+        return size; /* not the holder yet: nothing leaves */
     /* wolfSSL's peer: it moves only after an authenticated record */
     if (wolfSSL_dtls_get0_peer(ssl, &peer, &peer_len) != WOLFSSL_SUCCESS || !peer)
         peer = &s->peer;
@@ -913,14 +930,17 @@ static void park(eim_dtls_session_t *s)
         db_store(server, s);
 }
 
-/* Revives a parked session from its sealed blob. */
-static eim_err_t unpark(eim_dtls_session_t *s, uint64_t sequence_gap)
+/* Imports s->sealed (write sequence advanced by sequence_gap) into a new
+ * WOLFSSL wired to s (*out, the caller's); s->peer and the CIDs are set
+ * from the blob, s is registered nowhere. */
+static eim_err_t import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOLFSSL **out)
 {
     eim_dtls_server_t *server = s->server;
     uint8_t plain[EXPORT_MAX + 64];
     const uint8_t *blob;
     size_t blob_len;
     WOLFSSL *ssl = NULL;
+    *out = NULL;
     eim_err_t err = unseal(s, plain, sizeof(plain), &blob, &blob_len);
     if (err)
         goto out;
@@ -953,18 +973,35 @@ static eim_err_t unpark(eim_dtls_session_t *s, uint64_t sequence_gap)
     wolfSSL_SetIOWriteCtx(ssl, s);
     /* trap 4: the stored raw sockaddr, not the export's peer (IPv6) */
     wolfSSL_dtls_set_peer(ssl, &s->peer, s->peer_len);
-    s->ssl = ssl;
+    *out = ssl;
     ssl = NULL;
-    s->state = STATE_LIVE;
-    s->version = 12;
-    live_count(s, +1);
-    addr_insert(server, s);
-    touch(s);
 out:
     memset(plain, 0, sizeof(plain));
     if (ssl)
         wolfSSL_free(ssl);
     return err;
+}
+
+/* s (imported, with its WOLFSSL) joins the live sessions. */
+static void go_live(eim_dtls_session_t *s)
+{
+    s->state = STATE_LIVE;
+    s->version = 12;
+    live_count(s, +1);
+    addr_insert(s->server, s);
+    touch(s);
+}
+
+/* Revives a parked session from its sealed blob. */
+static eim_err_t unpark(eim_dtls_session_t *s, uint64_t sequence_gap)
+{
+    WOLFSSL *ssl = NULL;
+    eim_err_t err = import_sealed(s, sequence_gap, &ssl);
+    if (err)
+        return err;
+    s->ssl = ssl;
+    go_live(s);
+    return EIM_OK;
 }
 
 /* ---- database ----------------------------------------------------------- */
@@ -978,6 +1015,7 @@ typedef struct {
 static bool evict_one(eim_dtls_server_t *server);
 static size_t session_count(const eim_dtls_server_t *server);
 static pending_t *pending_find(eim_dtls_server_t *server, const uint8_t *cid);
+static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const char *reason);
 
 static void server_free(eim_dtls_server_t *server);
 
@@ -1005,7 +1043,10 @@ static void maybe_flush_done(eim_dtls_server_t *server)
  * unverified) takes no record before the database said it is still held
  * here (lookup_parked), so a stale copy never accepts a record another
  * instance already took; what it may send (eim_dtls_send on a parked copy)
- * stays in its own sequence range (claim_gap).
+ * stays in its own sequence range (claim_gap). Taking a session from
+ * another instance (migrations/0007) needs a record that authenticates
+ * under the newest state first (try_claim), so a datagram that merely
+ * carries the CID moves nothing.
  */
 static void release(eim_dtls_session_t *s, const char *cause)
 {
@@ -1022,14 +1063,13 @@ static void on_stored(eim_err_t err, void *ctx)
     eim_dtls_server_t *server = call->server;
     eim_dtls_session_t *s = call->session;
     s->storing = false;
-    if (err == EIM_ERR_CONFLICT) {
-        /* another instance holds the session now (unless this one claimed
-         * it again meanwhile: then this answer is about an old generation) */
-        if (s->generation == call->generation) {
-            s->end_row = false; /* not ours to end */
-            release(s, "write_refused");
-        }
-    } else if (err) {
+    /* a refusal about an older generation (this instance claimed the
+     * session again meanwhile) says nothing about the current one */
+    if (err == EIM_ERR_CONFLICT && s->generation == call->generation) {
+        /* another instance holds the session now */
+        s->end_row = false; /* not ours to end */
+        release(s, "write_refused");
+    } else if (err && err != EIM_ERR_CONFLICT) {
         eim_counter_inc(server->c.db_writes_failed);
         s->dirty = true;
     } else if (s->dirty && s->state != STATE_CLOSED) {
@@ -1098,14 +1138,15 @@ static bool must_verify(const eim_dtls_session_t *s)
            (s->state == STATE_PARKED || s->unverified);
 }
 
-/* The write sequence skip for a claimed blob: every generation between the
- * blob's writer and this claim resumed (or may have) from the same blob
- * with its own gap-sized range of sequence numbers. */
-static uint64_t claim_gap(const eim_dtls_claim_t *claim)
+/* The write sequence skip for a blob claimed as `generation`: every
+ * generation between the blob's writer (sealed_generation) and this claim
+ * resumed (or may have) from the same blob with its own gap-sized range of
+ * sequence numbers. */
+static uint64_t claim_gap(uint64_t generation, uint64_t sealed_generation)
 {
-    uint64_t generations = claim->generation - claim->sealed_generation;
-    if (generations == 0 || generations >= (1ULL << 48) / EIM_DTLS_SEQUENCE_GAP)
-        return 1ULL << 48; /* unpark refuses: the sequence space is used up */
+    uint64_t generations = generation - sealed_generation;
+    if (generation <= sealed_generation || generations >= (1ULL << 48) / EIM_DTLS_SEQUENCE_GAP)
+        return 1ULL << 48; /* the import refuses: the sequence space is used up */
     return generations * EIM_DTLS_SEQUENCE_GAP;
 }
 
@@ -1134,10 +1175,11 @@ static bool resume_held(eim_dtls_session_t *s)
     return true;
 }
 
-/* The copy held here was stale and this instance claimed the session:
- * the newest state from the database replaces it (same session object, so
- * the upper layer keeps its key and state). */
-static bool adopt_claimed(eim_dtls_session_t *s, const eim_dtls_claim_t *claim)
+/* The claim of a held (stale) copy succeeded: the candidate's state
+ * replaces the copy in the same session object, so the upper layer keeps
+ * its key and state. */
+static eim_dtls_session_t *adopt_candidate(eim_dtls_session_t *s, eim_dtls_session_t *c,
+                                           uint64_t generation)
 {
     eim_dtls_server_t *server = s->server;
     count_stale(server, "wake", "replaced");
@@ -1145,56 +1187,153 @@ static bool adopt_claimed(eim_dtls_session_t *s, const eim_dtls_claim_t *claim)
         wolfSSL_free(s->ssl);
         s->ssl = NULL;
         live_count(s, -1);
-        addr_remove(server, s);
     }
-    s->state = STATE_PARKED;
-    list_append(server, s, LIST_PARKED);
-    replace_sealed(s, claim->sealed, claim->sealed_len);
-    s->generation = claim->generation;
+    addr_remove(server, s);
+    s->ssl = c->ssl;
+    c->ssl = NULL;
+    wolfSSL_SetIOReadCtx(s->ssl, s);
+    wolfSSL_SetIOWriteCtx(s->ssl, s);
+    memcpy(s->peer_cid, c->peer_cid, c->peer_cid_len);
+    s->peer_cid_len = c->peer_cid_len;
+    s->listener_index = c->listener_index;
+    set_peer(s, &c->peer);
+    free(s->sealed);
+    s->sealed = c->sealed;
+    s->sealed_len = c->sealed_len;
+    c->sealed = NULL;
+    s->moved = c->moved;
+    s->generation = generation;
     s->unverified = false;
-    if (unpark(s, claim_gap(claim)) != EIM_OK) {
-        count_drop(server, "unpark_failed");
-        session_end(s, false, false);
-        return false;
-    }
-    eim_counter_inc(server->c.resumed_database);
-    s->dirty = true;
-    return true;
+    s->app_seen = true;
+    go_live(s);
+    return s;
 }
 
-/* A session this instance did not hold, claimed from the database. */
-static eim_dtls_session_t *session_from_claim(eim_dtls_server_t *server, const pending_t *p,
-                                              const eim_dtls_claim_t *claim)
+/* The claim of a session not held here succeeded: the candidate becomes
+ * the session (it takes the server's reference). */
+static eim_dtls_session_t *install_candidate(pending_t *p, uint64_t generation)
 {
-    if (claim->key_len != EIM_DTLS_KEY_SIZE || memcmp(claim->key, p->cid, EIM_DTLS_CID_SIZE)) {
-        count_drop(server, "unpark_failed");
-        return NULL;
-    }
+    eim_dtls_server_t *server = p->server;
     if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
-        count_drop(server, "max_sessions");
+        drop_pending(server, p, "max_sessions");
         return NULL;
     }
-    eim_dtls_session_t *s = session_new(server, p->dgram[0].listener);
-    set_key(s, claim->key);
-    replace_sealed(s, claim->sealed, claim->sealed_len);
-    s->has_cid = true;
-    s->app_seen = true;
-    s->version = 12;
-    s->generation = claim->generation;
+    eim_dtls_session_t *s = p->candidate;
+    p->candidate = NULL;
+    s->trial = false;
+    s->generation = generation;
     cid_insert(server, s);
+    go_live(s);
+    return s;
+}
+
+/* Feeds the datagrams queued in p to its candidate, as feed() would (a new
+ * address adopted only after an authenticated record). True when at least
+ * one record authenticated and passed the replay window as application
+ * data; that plaintext is copied into p, for delivery only once the claim
+ * succeeded. Nothing is sent. */
+static bool try_records(pending_t *p)
+{
+    eim_dtls_server_t *server = p->server;
+    eim_dtls_session_t *c = p->candidate;
+    uint8_t plain[MAX_DATAGRAM + 512];
+    bool authenticated = false;
+    for (size_t i = 0; i < p->count; i++) {
+        const struct sockaddr_storage *from = &p->dgram[i].addr;
+        bool moved_from = !addr_equal(&c->peer, from);
+        if (moved_from)
+            wolfSSL_dtls_set_pending_peer(c->ssl, (void *)from,
+                                          from->ss_family == AF_INET
+                                              ? (unsigned)sizeof(struct sockaddr_in)
+                                              : (unsigned)sizeof(struct sockaddr_in6));
+        c->in = p->dgram[i].data;
+        c->in_len = p->dgram[i].len;
+        p->fed = i + 1;
+        for (;;) {
+            int n = wolfSSL_read(c->ssl, plain, (int)sizeof(plain));
+            if (n > 0) {
+                authenticated = true;
+                if (p->plain_count == PENDING_PLAIN) {
+                    count_drop(server, "lookup_queue_full");
+                    continue;
+                }
+                p->plain[p->plain_count].data = eim_malloc((size_t)n);
+                memcpy(p->plain[p->plain_count].data, plain, (size_t)n);
+                p->plain[p->plain_count].len = (size_t)n;
+                p->plain_count++;
+                continue;
+            }
+            int e = wolfSSL_get_error(c->ssl, n);
+            if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
+                break;
+            /* close_notify, an alert or a fatal error: nothing to claim for */
+            c->in = NULL;
+            memset(plain, 0, sizeof(plain));
+            return false;
+        }
+        c->in = NULL;
+        const void *peer = NULL;
+        unsigned int peer_len = 0;
+        if (moved_from && wolfSSL_dtls_get0_peer(c->ssl, &peer, &peer_len) == WOLFSSL_SUCCESS &&
+            peer && addr_equal(peer, from)) {
+            c->listener_index = (uint8_t)p->dgram[i].listener;
+            set_peer(c, from);
+            c->moved = true;
+        }
+    }
+    memset(plain, 0, sizeof(plain));
+    return authenticated;
+}
+
+static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx);
+
+/*
+ * The row names another holder (row: a peek's PRESENT answer). Before
+ * anything is written, the queued records are tried against the newest
+ * state: imported into a candidate whose write sequence is already
+ * advanced as the claim will require (generation max(row, held) + 1), fed
+ * the datagrams. Only if one of them authenticates as application data is
+ * the session claimed, and only if its generation is still the one read
+ * (compare-and-swap, on_claimed). A forged datagram, or one replayed
+ * within the blob's window, costs one read and no write, no NOTIFY, no
+ * sequence range. False: dropped (counted), nothing claimed.
+ */
+static bool try_claim(pending_t *p, const eim_dtls_claim_t *row)
+{
+    eim_dtls_server_t *server = p->server;
+    eim_dtls_session_t *held = p->held;
+    if (row->key_len != EIM_DTLS_KEY_SIZE || memcmp(row->key, p->cid, EIM_DTLS_CID_SIZE)) {
+        drop_pending(server, p, "unpark_failed");
+        return false;
+    }
+    uint64_t held_generation = held ? held->generation : 0;
+    p->expected = row->generation;
+    p->taken = (row->generation > held_generation ? row->generation : held_generation) + 1;
+    eim_dtls_session_t *c = session_new(server, p->dgram[0].listener);
+    p->candidate = c;
+    c->trial = true;
+    set_key(c, row->key);
+    replace_sealed(c, row->sealed, row->sealed_len);
+    c->has_cid = true;
+    c->app_seen = true;
+    c->version = 12;
+    c->state = STATE_PARKED;
     /* the blob may be older than what a holder sent since (a crash, a
      * write in flight): move the write sequence (and with it the CCM
      * nonce) past every range a holder may have used */
-    if (unpark(s, claim_gap(claim)) != EIM_OK) {
-        count_drop(server, "unpark_failed");
-        db_close(server, s);
-        session_end(s, true, false);
-        return NULL;
+    if (import_sealed(c, claim_gap(p->taken, row->sealed_generation), &c->ssl) != EIM_OK) {
+        drop_pending(server, p, "unpark_failed");
+        return false;
     }
-    eim_counter_inc(server->c.resumed_database);
-    /* written back (with the advanced sequence) after the first record */
-    s->dirty = true;
-    return s;
+    if (!try_records(p)) {
+        drop_pending(server, p, "unauthenticated_claim");
+        return false;
+    }
+    server->db_in_flight++;
+    eim_dtls_sessions_claim(server->options.pool, p->cid, EIM_DTLS_CID_SIZE, row->key,
+                            EIM_DTLS_KEY_SIZE, held_generation, p->expected, server->instance_id,
+                            on_claimed, p);
+    return true;
 }
 
 /* NOTIFY from a claim or an end (possibly this instance's own). A parked
@@ -1514,8 +1653,24 @@ static void pending_free(pending_t *p)
 {
     for (size_t i = 0; i < p->count; i++)
         free(p->dgram[i].data);
+    for (size_t i = 0; i < p->plain_count; i++) {
+        memset(p->plain[i].data, 0, p->plain[i].len);
+        free(p->plain[i].data);
+    }
+    eim_dtls_session_unref(p->candidate);
     eim_dtls_session_unref(p->held);
     free(p);
+}
+
+static void pending_unlink(eim_dtls_server_t *server, const pending_t *p)
+{
+    for (pending_t **q = &server->pending; *q; q = &(*q)->next) {
+        if (*q == p) {
+            *q = p->next;
+            server->pending_count--;
+            return;
+        }
+    }
 }
 
 static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
@@ -1527,8 +1682,88 @@ static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const ch
         count_drop(server, reason);
 }
 
-/* The database's word on a CID: resume the copy held here, replace it with
- * the newest state, make the session from the row, or drop. */
+/* The datagrams of p from the first not yet fed on, as if they arrived now. */
+static void replay_pending(eim_dtls_server_t *server, const pending_t *p)
+{
+    for (size_t i = p->fed; i < p->count; i++) {
+        listener_t *dl = &server->listeners[p->dgram[i].listener];
+        on_datagram(dl, p->dgram[i].data, p->dgram[i].len, &p->dgram[i].addr,
+                    p->dgram[i].addr.ss_family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
+                                                          : (socklen_t)sizeof(struct sockaddr_in6));
+    }
+}
+
+/*
+ * The database's word on a CID (a read, nothing taken): resume the copy
+ * held here, try to take the session from its holder (try_claim), or drop.
+ *
+ * "Still held here" comes from a plain read, not under the row lock: a
+ * claim may commit right after it, exactly as one may right after a locked
+ * check releases its lock, so the lock would prove nothing more. What
+ * keeps a copy resumed this way safe is unchanged: it sends in its own
+ * sequence range, and its writes name its generation and are refused
+ * (the copy dropped) once another instance took the session.
+ */
+static void on_peeked(eim_err_t err, const eim_dtls_claim_t *row, void *ctx)
+{
+    pending_t *p = ctx;
+    eim_dtls_server_t *server = p->server;
+    eim_dtls_session_t *s = p->held;
+    if (p->server_gone) {
+        pending_free(p);
+        return;
+    }
+    server->db_in_flight--;
+    if (server->closing)
+        goto unlink;
+    if (s && s->state == STATE_CLOSED) {
+        drop_pending(server, p, "session_closed"); /* ended meanwhile (eviction, expiry) */
+        goto unlink;
+    }
+    if (!s && cid_find(server, p->cid)) {
+        pending_unlink(server, p);
+        replay_pending(server, p); /* found meanwhile (a concurrent look-up) */
+        goto done;
+    }
+    if (err) {
+        /* fail closed: without the database's word a copy may be stale */
+        drop_pending(server, p, "db_error");
+        goto unlink;
+    }
+    bool absent = row->verdict == EIM_DTLS_ROW_ABSENT;
+    if (row->verdict == EIM_DTLS_ROW_OWNED || (absent && s && s->generation == 1)) {
+        /* still held here; generation 1 without a row: its first write never
+         * landed (or the row was purged), and nobody else can hold it */
+        pending_unlink(server, p);
+        if (s && resume_held(s))
+            replay_pending(server, p);
+        else if (!s)
+            drop_pending(server, p, "unknown_cid");
+        goto done;
+    }
+    if (row->verdict == EIM_DTLS_ROW_PRESENT) {
+        /* held elsewhere: the claim stays listed (later datagrams of the
+         * CID queue behind it, NOTIFYs leave the copy to it) */
+        if (try_claim(p, row))
+            return;
+        goto unlink;
+    }
+    /* ended elsewhere (tombstone), expired, or another session's CID */
+    if (s)
+        release(s, "wake");
+    drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
+unlink:
+    pending_unlink(server, p);
+done:
+    pending_free(p);
+    maybe_flush_done(server);
+}
+
+/* The answer to try_claim's compare-and-swap. Claimed: the candidate
+ * becomes the session (or replaces the stale copy held here), its held
+ * plaintext goes to the upper layer, the datagrams that queued meanwhile
+ * follow. Anything else: candidate and datagrams dropped, nothing held
+ * changes (the device retransmits and finds the new state). */
 static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx)
 {
     pending_t *p = ctx;
@@ -1539,52 +1774,58 @@ static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx)
         return;
     }
     server->db_in_flight--;
-    for (pending_t **q = &server->pending; *q; q = &(*q)->next) {
-        if (*q == p) {
-            *q = p->next;
-            server->pending_count--;
-            break;
-        }
-    }
+    pending_unlink(server, p);
     if (server->closing)
         goto done;
     if (s && s->state == STATE_CLOSED) {
-        drop_pending(server, p, "session_closed"); /* ended meanwhile (eviction, expiry) */
+        drop_pending(server, p, "session_closed");
         goto done;
     }
-    if (!s && cid_find(server, p->cid))
-        goto replay; /* found meanwhile (a concurrent look-up) */
     if (err) {
-        /* fail closed: without the database's word a copy may be stale */
+        /* the claim may have landed: then no instance holds that generation
+         * and the next authenticated record claims it again (as after a
+         * crash) */
         drop_pending(server, p, "db_error");
         goto done;
     }
-    bool absent = claim->verdict == EIM_DTLS_ROW_ABSENT;
-    if (claim->verdict == EIM_DTLS_ROW_OWNED || (absent && s && s->generation == 1)) {
-        /* still held here; generation 1 without a row: its first write never
-         * landed (or the row was purged), and nobody else can hold it */
-        if (!s || !resume_held(s)) {
-            if (!s)
-                drop_pending(server, p, "unknown_cid");
-            goto done;
-        }
-    } else if (claim->verdict == EIM_DTLS_ROW_CLAIMED) {
-        if (s ? !adopt_claimed(s, claim) : !session_from_claim(server, p, claim))
-            goto done;
-    } else {
-        /* ended elsewhere (tombstone), expired, or another session's CID */
+    if (claim->verdict == EIM_DTLS_ROW_MOVED) {
+        drop_pending(server, p, "claim_lost"); /* another instance was first */
+        goto done;
+    }
+    if (claim->verdict != EIM_DTLS_ROW_CLAIMED) {
         if (s)
             release(s, "wake");
         drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
         goto done;
     }
-replay:
-    for (size_t i = 0; i < p->count; i++) {
-        listener_t *dl = &server->listeners[p->dgram[i].listener];
-        on_datagram(dl, p->dgram[i].data, p->dgram[i].len, &p->dgram[i].addr,
-                    p->dgram[i].addr.ss_family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
-                                                          : (socklen_t)sizeof(struct sockaddr_in6));
+    if (claim->generation != p->taken || (!s && cid_find(server, p->cid))) {
+        /* not the generation the gap was computed for (cannot happen with
+         * 0007's function), or the CID is in use here after all */
+        drop_pending(server, p, "unpark_failed");
+        goto done;
     }
+    s = s ? adopt_candidate(s, p->candidate, claim->generation)
+          : install_candidate(p, claim->generation);
+    if (!s)
+        goto done;
+    eim_dtls_session_ref(s);
+    eim_counter_inc(server->c.resumed_database);
+    if (s->moved)
+        eim_counter_inc(server->c.migrations);
+    s->moved = false;
+    for (size_t i = 0; i < p->plain_count && s->state == STATE_LIVE; i++)
+        if (server->options.on_data)
+            server->options.on_data(s, p->plain[i].data, p->plain[i].len, server->options.ctx);
+    if (s->state == STATE_LIVE) {
+        touch(s);
+        /* written back (with the advanced sequence) at once: the claim
+         * took the row, and stale blobs would re-accept these records */
+        s->dirty = true;
+        if (snapshot(s) == EIM_OK)
+            db_store(server, s);
+    }
+    eim_dtls_session_unref(s);
+    replay_pending(server, p);
 done:
     pending_free(p);
     maybe_flush_done(server);
@@ -1612,12 +1853,11 @@ static void lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *data
         server->db_in_flight++;
         if (held) {
             p->held = eim_dtls_session_ref(held);
-            eim_dtls_sessions_claim(server->options.pool, cid, EIM_DTLS_CID_SIZE, held->key,
-                                    EIM_DTLS_KEY_SIZE, held->generation, server->instance_id,
-                                    on_claimed, p);
+            eim_dtls_sessions_peek(server->options.pool, cid, EIM_DTLS_CID_SIZE, held->key,
+                                   EIM_DTLS_KEY_SIZE, held->generation, on_peeked, p);
         } else {
-            eim_dtls_sessions_claim(server->options.pool, cid, EIM_DTLS_CID_SIZE, NULL, 0, 0,
-                                    server->instance_id, on_claimed, p);
+            eim_dtls_sessions_peek(server->options.pool, cid, EIM_DTLS_CID_SIZE, NULL, 0, 0,
+                                   on_peeked, p);
         }
     }
     if (p->count >= PENDING_DGRAMS) {

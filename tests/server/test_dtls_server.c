@@ -9,7 +9,8 @@
  * PostgreSQL after a restart) without a new handshake, AES-CCM nonce
  * uniqueness across park/unpark/restart cycles, two instances sharing one
  * database handing a session back and forth (a stale copy is never resumed,
- * a late write of the former holder changes nothing, no nonce twice), the
+ * a late write of the former holder changes nothing, no nonce twice; a
+ * forged or replayed record sent to the other instance moves nothing), the
  * fail-closed wake while the database cannot answer, and the limits.
  *
  * Everything runs on one thread: the test drives the client's wolfSSL
@@ -940,7 +941,12 @@ static void test_close_with_write_in_flight(void **state)
     assert_true(roundtrip(f, c, "before shutdown"));
     eim_dtls_server_flush(f->server, NULL, NULL); /* parks: one write queued */
     assert_int_equal(eim_dtls_server_in_flight(f->server), 1);
-    stop_server(f); /* the listener and timers close at once */
+    /* closed with no loop turn in between (stop_server runs the loop, which
+     * may let the answer in first): the listener and timers close at once */
+    eim_dtls_session_unref(f->last);
+    f->last = NULL;
+    eim_dtls_server_close(f->server);
+    f->server = NULL;
     eim_pg_pool_close(f->pool, NULL, NULL);
     f->pool = NULL;
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -1184,6 +1190,88 @@ static void test_late_write_refused(void **state)
     free(dsn);
 }
 
+/* A datagram carrying the session's CID (cleartext on the wire) from a new
+ * address reaches B while A holds the parked session: random bytes after
+ * the header (forged), then a genuine record A already took (replayed). B
+ * tries them against the newest state in the database before claiming
+ * anything: neither authenticates, so B writes nothing (same generation,
+ * same blob), answers nothing and A never hears of it; the device then
+ * wakes its session on A from memory, as if nothing had happened. */
+static void test_forged_record_moves_nothing(void **state)
+{
+    fixture_t *f = *state;
+    if (!getenv("EIMD_TEST_DSN")) {
+        skip();
+        return;
+    }
+    char *dsn = database_for("dtlsforged");
+    f->pool = pool_new(f, dsn);
+    f->pool_b = pool_new(f, dsn);
+    f->metrics_b = eim_metrics_new();
+    f->server = start_on(f, f->pool, f->metrics, "A", long_park, &f->port);
+    f->server_b = start_on(f, f->pool_b, f->metrics_b, "B", long_park, &f->port_b);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "on A"));
+    uint8_t genuine[2048];
+    size_t genuine_len = c->last_sent_len;
+    memcpy(genuine, c->last_sent, genuine_len);
+    assert_int_equal(genuine[0], 25); /* tls12_cid: type, version, epoch, sequence, CID */
+    flush(f, f->server);
+    assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
+    const char *row = "SELECT encode(sealed, 'hex') || ' ' || generation || ' ' || "
+                      "sealed_generation || ' ' || instance FROM dtls_sessions";
+    char *before = test_pg_query_value(dsn, row);
+    assert_non_null(strstr(before, " 1 1 A"));
+
+    uint8_t forged[11 + EIM_DTLS_CID_SIZE + 2 + 48];
+    memcpy(forged, genuine, 11 + EIM_DTLS_CID_SIZE);
+    forged[3] = 0; /* epoch 1, a sequence number far ahead */
+    forged[4] = 1;
+    memset(forged + 5, 0x7F, 6);
+    forged[11 + EIM_DTLS_CID_SIZE] = 0;
+    forged[11 + EIM_DTLS_CID_SIZE + 1] = 48;
+    for (size_t i = 11 + EIM_DTLS_CID_SIZE + 2; i < sizeof(forged); i++)
+        forged[i] = (uint8_t)(i * 131 + 7);
+    struct sockaddr_in to = c->server;
+    to.sin_port = htons((uint16_t)f->port_b);
+    int attacker = udp_socket("127.0.0.8");
+    sendto(attacker, forged, sizeof(forged), 0, (struct sockaddr *)&to, sizeof(to));
+    wait_metric(f, f->metrics_b, "eimd_dtls_drops_total{reason=\"unauthenticated_claim\"}", 1);
+    settle(f, f->server_b);
+    sendto(attacker, genuine, genuine_len, 0, (struct sockaddr *)&to, sizeof(to));
+    wait_metric(f, f->metrics_b, "eimd_dtls_drops_total{reason=\"unauthenticated_claim\"}", 2);
+    settle(f, f->server_b);
+    char *after = test_pg_query_value(dsn, row);
+    assert_string_equal(after, before);
+    free(after);
+    assert_true(metric_in(f->metrics_b, RESUMED_DB) == 0);
+    assert_int_equal(eim_dtls_server_live_sessions(f->server_b), 0);
+    assert_int_equal(eim_dtls_server_parked_sessions(f->server_b), 0);
+    char junk[64];
+    assert_true(recv(attacker, junk, sizeof(junk), MSG_DONTWAIT) < 0); /* nothing answered */
+    close(attacker);
+
+    /* A's copy was never touched: the device wakes it from memory */
+    pump(f, 50);
+    assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
+    assert_true(roundtrip(f, c, "still on A"));
+    assert_true(metric(f, RESUMED_MEM) == 1);
+    assert_true(metric(f, RESUMED_DB) == 0);
+    assert_true(metric(f, "eimd_dtls_stale_copies_total{cause=\"notify\",action=\"dropped\"}") ==
+                0);
+    assert_true(metric(f, "eimd_dtls_stale_copies_total{cause=\"wake\",action=\"replaced\"}") == 0);
+    settle(f, f->server);
+    assert_int_equal(test_pg_long(dsn, "SELECT generation FROM dtls_sessions"), 1);
+    assert_true(metric(f, HANDSHAKES) == 1);
+    assert_nonces_rise(c);
+    free(before);
+    client_free(c);
+    free(dsn);
+}
+
 /* While the database cannot answer, a record for a parked copy is dropped
  * (never resumed on the copy's word alone); afterwards it works again. A
  * send from a parked copy goes out at once and the next record is checked. */
@@ -1205,8 +1293,8 @@ static void test_wake_fails_closed(void **state)
     wait_parked(f, f->server, 1);
     settle(f, f->server);
 
-    test_pg_exec(dsn, "ALTER FUNCTION dtls_session_claim(bytea, bytea, bigint, text) "
-                      "RENAME TO dtls_session_claim_away");
+    test_pg_exec(dsn, "ALTER FUNCTION dtls_session_peek(bytea, bytea, bigint) "
+                      "RENAME TO dtls_session_peek_away");
     assert_int_equal(wolfSSL_write(c->ssl, "lost", 4), 4);
     wait_metric(f, f->metrics, "eimd_dtls_drops_total{reason=\"db_error\"}", 1);
     char buf[64];
@@ -1214,8 +1302,8 @@ static void test_wake_fails_closed(void **state)
     assert_true(wolfSSL_read(c->ssl, buf, sizeof(buf)) <= 0); /* no answer */
     assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
     assert_true(metric(f, RESUMED_MEM) == 0);
-    test_pg_exec(dsn, "ALTER FUNCTION dtls_session_claim_away(bytea, bytea, bigint, text) "
-                      "RENAME TO dtls_session_claim");
+    test_pg_exec(dsn, "ALTER FUNCTION dtls_session_peek_away(bytea, bytea, bigint) "
+                      "RENAME TO dtls_session_peek");
     assert_true(roundtrip(f, c, "after"));
     assert_true(metric(f, RESUMED_MEM) == 1);
 
@@ -1346,6 +1434,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handover_stale_copy_checked_on_wake, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_late_write_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_forged_record_moves_nothing, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_wake_fails_closed, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_eviction, fixture_setup, fixture_teardown),
     };

@@ -1,12 +1,14 @@
 /*
  * Ownership of parked DTLS session rows (storage/dtls_sessions.h, the SQL
- * functions of migrations/0006_dtls_session_ownership.sql) against the real
- * test PostgreSQL: the maker holds generation 1, a claim takes the next
- * generation and returns the newest blob, a late write or end of an older
- * holder is refused and changes nothing, concurrent claims get distinct
- * generations (so distinct sequence ranges), an ended session stays a
- * tombstone that no late write revives, claims and ends are NOTIFYed, and
- * purging spares rows until an hour past their expiry.
+ * functions of migrations/0006_dtls_session_ownership.sql and
+ * 0007_dtls_session_authenticated_claim.sql) against the real test
+ * PostgreSQL: the maker holds generation 1, a peek returns the newest blob
+ * and writes nothing, a claim takes the next generation only if the row
+ * still has the generation peeked (of two instances claiming the same
+ * generation exactly one wins), a late write or end of an older holder is
+ * refused and changes nothing, an ended session stays a tombstone that no
+ * late write revives, claims and ends are NOTIFYed, and purging spares rows
+ * until an hour past their expiry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,11 +112,22 @@ static eim_err_t store(const uint8_t *key, const char *blob, uint64_t generation
     return o.err;
 }
 
-static outcome_t claim(const uint8_t *key, uint64_t held)
+static outcome_t peek(const uint8_t *key, uint64_t held)
+{
+    outcome_t o = {0};
+    eim_dtls_sessions_peek(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, key, key ? KEY_LEN : 0, held,
+                           on_claimed, &o);
+    assert_int_equal(o.calls, 0);
+    run_until_called(&o);
+    assert_int_equal(o.err, EIM_OK);
+    return o;
+}
+
+static outcome_t claim(const uint8_t *key, uint64_t held, uint64_t expected)
 {
     outcome_t o = {0};
     eim_dtls_sessions_claim(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, key, key ? KEY_LEN : 0, held,
-                            "test", on_claimed, &o);
+                            expected, "test", on_claimed, &o);
     run_until_called(&o);
     assert_int_equal(o.err, EIM_OK);
     return o;
@@ -150,6 +163,14 @@ static void assert_row(const char *want)
     free(have);
 }
 
+/* Runs the loop a little longer (a NOTIFY that should not come). */
+static void pump_briefly(void)
+{
+    uint64_t end = uv_hrtime() + 200000000ull;
+    while (uv_hrtime() < end)
+        uv_run(&loop, UV_RUN_NOWAIT);
+}
+
 static bool pool_ready(void)
 {
     uint64_t end = uv_hrtime() + 5000000000ull;
@@ -168,65 +189,91 @@ static void test_ownership(void **state)
     assert_int_equal(store(key_a, "a1", 1), EIM_OK);
     assert_int_equal(store(key_a, "a2", 1), EIM_OK);
     assert_row("a2 1 1");
-    outcome_t o = claim(key_a, 1);
+    outcome_t o = peek(key_a, 1);
     assert_int_equal(o.verdict, EIM_DTLS_ROW_OWNED);
     assert_int_equal(o.generation, 1);
+    assert_int_equal(o.sealed_len, 0); /* the owner needs no blob */
 
-    /* B knows only the CID: it claims generation 2 and gets A's blob */
-    o = claim(NULL, 0);
-    assert_int_equal(o.verdict, EIM_DTLS_ROW_CLAIMED);
-    assert_int_equal(o.generation, 2);
+    /* B knows only the CID: a peek shows A's blob and takes nothing */
+    o = peek(NULL, 0);
+    assert_int_equal(o.verdict, EIM_DTLS_ROW_PRESENT);
+    assert_int_equal(o.generation, 1);
     assert_int_equal(o.sealed_generation, 1);
     assert_int_equal(o.key_len, KEY_LEN);
     assert_memory_equal(o.key, key_a, KEY_LEN);
     assert_int_equal(o.sealed_len, 2);
     assert_memory_equal(o.sealed, "a2", 2);
+    assert_row("a2 1 1");
+    assert_int_equal(peek(key_a, 1).verdict, EIM_DTLS_ROW_OWNED);
+    /* then (a record authenticated) claims generation 2 if it is still 1 */
+    o = claim(NULL, 0, 1);
+    assert_int_equal(o.verdict, EIM_DTLS_ROW_CLAIMED);
+    assert_int_equal(o.generation, 2);
+    assert_int_equal(o.sealed_generation, 1);
+    assert_row("a2 2 1");
 
     /* A's late write-behind is refused; A's copy is no longer current */
     assert_int_equal(store(key_a, "a3", 1), EIM_ERR_CONFLICT);
     assert_row("a2 2 1");
-    assert_int_equal(claim(key_a, 2).verdict, EIM_DTLS_ROW_OWNED);
+    o = peek(key_a, 1);
+    assert_int_equal(o.verdict, EIM_DTLS_ROW_PRESENT);
+    assert_int_equal(o.generation, 2);
+    assert_int_equal(peek(key_a, 2).verdict, EIM_DTLS_ROW_OWNED);
     assert_int_equal(store(key_a, "b1", 2), EIM_OK);
     assert_row("b1 2 2");
 
-    /* two instances claim at once: distinct generations, same blob, so the
-     * gaps (generation - sealed_generation) differ */
+    /* two instances peeked generation 2 and claim at once (one of them with
+     * an old copy of generation 1): exactly one wins, the other writes
+     * nothing */
     outcome_t x = {0}, y = {0};
-    eim_dtls_sessions_claim(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, NULL, 0, 0, "x", on_claimed,
+    eim_dtls_sessions_claim(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, NULL, 0, 0, 2, "x", on_claimed,
                             &x);
-    eim_dtls_sessions_claim(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, key_a, KEY_LEN, 1, "y",
+    eim_dtls_sessions_claim(pool, key_a, EIM_DTLS_SESSIONS_CID_LEN, key_a, KEY_LEN, 1, 2, "y",
                             on_claimed, &y);
     run_until_called(&x);
     run_until_called(&y);
-    assert_int_equal(x.verdict, EIM_DTLS_ROW_CLAIMED);
-    assert_int_equal(y.verdict, EIM_DTLS_ROW_CLAIMED);
-    assert_true(x.generation + y.generation == 3 + 4);
-    assert_int_equal(x.sealed_generation, 2);
-    assert_int_equal(y.sealed_generation, 2);
+    assert_int_equal(x.err, EIM_OK);
+    assert_int_equal(y.err, EIM_OK);
+    assert_true((x.verdict == EIM_DTLS_ROW_CLAIMED) != (y.verdict == EIM_DTLS_ROW_CLAIMED));
+    const outcome_t *won = x.verdict == EIM_DTLS_ROW_CLAIMED ? &x : &y;
+    const outcome_t *lost = won == &x ? &y : &x;
+    assert_int_equal(lost->verdict, EIM_DTLS_ROW_MOVED);
+    assert_int_equal(won->generation, 3);
+    assert_int_equal(won->sealed_generation, 2);
+    assert_int_equal(lost->generation, 3); /* what the loser finds */
+    assert_row("b1 3 2");
+    char *holder = test_pg_query_value(dsn, "SELECT instance FROM dtls_sessions");
+    assert_string_equal(holder, won == &x ? "x" : "y");
+    free(holder);
+    /* a claim against an outdated generation changes nothing either */
+    assert_int_equal(claim(NULL, 0, 2).verdict, EIM_DTLS_ROW_MOVED);
+    assert_row("b1 3 2");
     /* only the newest generation may write or end the row */
-    assert_int_equal(store(key_a, "x1", 3), EIM_ERR_CONFLICT);
-    assert_int_equal(close_row(key_a, 3), EIM_ERR_CONFLICT);
-    assert_int_equal(store(key_a, "y1", 4), EIM_OK);
-    assert_row("y1 4 4");
+    assert_int_equal(store(key_a, "x1", 2), EIM_ERR_CONFLICT);
+    assert_int_equal(close_row(key_a, 2), EIM_ERR_CONFLICT);
+    assert_int_equal(store(key_a, "w1", 3), EIM_OK);
+    assert_row("w1 3 3");
 
     /* the session ends: a tombstone that no late write brings back */
-    assert_int_equal(close_row(key_a, 4), EIM_OK);
-    assert_row("- 5 4");
-    assert_int_equal(claim(key_a, 4).verdict, EIM_DTLS_ROW_CLOSED);
-    assert_int_equal(claim(NULL, 0).verdict, EIM_DTLS_ROW_CLOSED);
+    assert_int_equal(close_row(key_a, 3), EIM_OK);
+    assert_row("- 4 3");
+    assert_int_equal(peek(key_a, 3).verdict, EIM_DTLS_ROW_CLOSED);
+    assert_int_equal(peek(NULL, 0).verdict, EIM_DTLS_ROW_CLOSED);
+    assert_int_equal(claim(NULL, 0, 4).verdict, EIM_DTLS_ROW_CLOSED);
     assert_int_equal(store(key_a, "a4", 1), EIM_ERR_CONFLICT);
-    assert_int_equal(store(key_a, "y2", 4), EIM_ERR_CONFLICT);
-    assert_row("- 5 4");
+    assert_int_equal(store(key_a, "w2", 3), EIM_ERR_CONFLICT);
+    assert_row("- 4 3");
 
-    /* every claim and the end were announced */
+    /* every claim and the end were announced, nothing else */
     uint64_t end = uv_hrtime() + 2000000000ull;
-    while (heard.count < 4 && uv_hrtime() < end)
+    while (heard.count < 3 && uv_hrtime() < end)
         uv_run(&loop, UV_RUN_NOWAIT);
-    assert_int_equal(heard.count, 4);
+    pump_briefly();
+    assert_int_equal(heard.count, 3);
     uint64_t sum = 0;
     for (int i = 0; i < heard.count; i++)
         sum += heard.generations[i];
-    assert_int_equal(sum, 2 + 3 + 4 + 5);
+    assert_int_equal(sum, 2 + 3 + 4);
     eim_pg_pool_unlisten(pool, EIM_DTLS_SESSIONS_CHANNEL, &heard);
 }
 
@@ -234,17 +281,20 @@ static void test_other_session_and_expiry(void **state)
 {
     (void)state;
     test_pg_exec(dsn, "DELETE FROM dtls_sessions");
-    assert_int_equal(claim(NULL, 0).verdict, EIM_DTLS_ROW_ABSENT);
+    assert_int_equal(peek(NULL, 0).verdict, EIM_DTLS_ROW_ABSENT);
+    assert_int_equal(claim(NULL, 0, 1).verdict, EIM_DTLS_ROW_ABSENT);
     assert_int_equal(store(key_a, "a1", 1), EIM_OK);
     /* the same CID with another session key is not that session */
     assert_int_equal(store(key_other, "o1", 1), EIM_ERR_CONFLICT);
-    assert_int_equal(claim(key_other, 1).verdict, EIM_DTLS_ROW_CLOSED);
+    assert_int_equal(peek(key_other, 1).verdict, EIM_DTLS_ROW_CLOSED);
+    assert_int_equal(claim(key_other, 0, 1).verdict, EIM_DTLS_ROW_CLOSED);
     assert_int_equal(close_row(key_other, 1), EIM_ERR_CONFLICT);
     assert_row("a1 1 1");
 
     /* expired: no claim; purged only an hour later */
     test_pg_exec(dsn, "UPDATE dtls_sessions SET expires_at = now() - interval '30 minutes'");
-    assert_int_equal(claim(NULL, 0).verdict, EIM_DTLS_ROW_ABSENT);
+    assert_int_equal(peek(NULL, 0).verdict, EIM_DTLS_ROW_ABSENT);
+    assert_int_equal(claim(NULL, 0, 1).verdict, EIM_DTLS_ROW_ABSENT);
     assert_int_equal(purge(), 0);
     test_pg_exec(dsn, "UPDATE dtls_sessions SET expires_at = now() - interval '2 hours'");
     assert_int_equal(purge(), 1);
