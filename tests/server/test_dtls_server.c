@@ -1030,6 +1030,32 @@ static void move_to(client_t *c, int port, const char *source)
 #define RESUMED_MEM "eimd_dtls_resumptions_total{from=\"memory\"}"
 #define HANDSHAKES  "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}"
 
+/* Instances A and B (own pools and metrics) on one new database; a DTLS
+ * 1.2 client with a CID, AES-CCM-8, connected to A and past its first
+ * record. *dsn (caller frees) names the database. */
+static client_t *two_instances(fixture_t *f, const char *db,
+                               void (*tune_a)(eim_dtls_server_options_t *),
+                               void (*tune_b)(eim_dtls_server_options_t *), char **dsn)
+{
+    *dsn = database_for(db);
+    f->pool = pool_new(f, *dsn);
+    f->pool_b = pool_new(f, *dsn);
+    f->metrics_b = eim_metrics_new();
+    f->server = start_on(f, f->pool, f->metrics, "A", tune_a, &f->port);
+    f->server_b = start_on(f, f->pool_b, f->metrics_b, "B", tune_b, &f->port_b);
+    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
+                          NULL};
+    client_t *c = client_new(f->port, &o);
+    connect_ok(f, c);
+    assert_true(roundtrip(f, c, "on A"));
+    return c;
+}
+
+/* The row as "blob-hex generation sealed_generation instance". */
+#define ROW_SQL                                                                                    \
+    "SELECT encode(sealed, 'hex') || ' ' || generation || ' ' || sealed_generation || ' ' || "     \
+    "instance FROM dtls_sessions"
+
 /*
  * A parks the session; the device wakes behind the load balancer on B,
  * which claims it from the database; B parks and wakes it again; the
@@ -1040,18 +1066,9 @@ static void move_to(client_t *c, int port, const char *source)
  */
 static void handover(fixture_t *f, bool notifications)
 {
-    char *dsn = database_for("dtlsown");
-    f->pool = pool_new(f, dsn);
-    f->pool_b = pool_new(f, dsn);
-    f->metrics_b = eim_metrics_new();
-    f->server = start_on(f, f->pool, f->metrics, "A", notifications ? short_park : short_park_quiet,
-                         &f->port);
-    f->server_b = start_on(f, f->pool_b, f->metrics_b, "B", short_park, &f->port_b);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
-                          NULL};
-    client_t *c = client_new(f->port, &o);
-    connect_ok(f, c);
-    assert_true(roundtrip(f, c, "on A"));
+    char *dsn;
+    client_t *c = two_instances(f, "dtlsown", notifications ? short_park : short_park_quiet,
+                                short_park, &dsn);
     park_cycles(f, c, 1, "A"); /* parked, woken from memory (checked), ... */
     wait_parked(f, f->server, 1);
     settle(f, f->server);
@@ -1135,18 +1152,9 @@ static void test_late_write_refused(void **state)
         skip();
         return;
     }
-    char *dsn = database_for("dtlslate");
-    f->pool = pool_new(f, dsn);
-    f->pool_b = pool_new(f, dsn);
-    f->metrics_b = eim_metrics_new();
+    char *dsn;
     /* parking only when told (eim_dtls_server_flush), so the order is fixed */
-    f->server = start_on(f, f->pool, f->metrics, "A", long_park_quiet, &f->port);
-    f->server_b = start_on(f, f->pool_b, f->metrics_b, "B", long_park, &f->port_b);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
-                          NULL};
-    client_t *c = client_new(f->port, &o);
-    connect_ok(f, c);
-    assert_true(roundtrip(f, c, "on A"));
+    client_t *c = two_instances(f, "dtlslate", long_park_quiet, long_park, &dsn);
     flush(f, f->server);
     assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
     assert_true(roundtrip(f, c, "A wakes")); /* live on A again, row rewritten */
@@ -1156,8 +1164,7 @@ static void test_late_write_refused(void **state)
     move_to(c, f->port_b, "127.0.0.6");
     assert_true(roundtrip(f, c, "on B"));
     settle(f, f->server_b);
-    const char *row = "SELECT encode(sealed, 'hex') || ' ' || generation || ' ' || "
-                      "sealed_generation || ' ' || instance FROM dtls_sessions";
+    const char *row = ROW_SQL;
     char *b_row = test_pg_query_value(dsn, row);
     assert_non_null(strstr(b_row, " 2 2 B"));
 
@@ -1204,25 +1211,15 @@ static void test_forged_record_moves_nothing(void **state)
         skip();
         return;
     }
-    char *dsn = database_for("dtlsforged");
-    f->pool = pool_new(f, dsn);
-    f->pool_b = pool_new(f, dsn);
-    f->metrics_b = eim_metrics_new();
-    f->server = start_on(f, f->pool, f->metrics, "A", long_park, &f->port);
-    f->server_b = start_on(f, f->pool_b, f->metrics_b, "B", long_park, &f->port_b);
-    client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
-                          NULL};
-    client_t *c = client_new(f->port, &o);
-    connect_ok(f, c);
-    assert_true(roundtrip(f, c, "on A"));
+    char *dsn;
+    client_t *c = two_instances(f, "dtlsforged", long_park, long_park, &dsn);
     uint8_t genuine[2048];
     size_t genuine_len = c->last_sent_len;
     memcpy(genuine, c->last_sent, genuine_len);
     assert_int_equal(genuine[0], 25); /* tls12_cid: type, version, epoch, sequence, CID */
     flush(f, f->server);
     assert_int_equal(eim_dtls_server_parked_sessions(f->server), 1);
-    const char *row = "SELECT encode(sealed, 'hex') || ' ' || generation || ' ' || "
-                      "sealed_generation || ' ' || instance FROM dtls_sessions";
+    const char *row = ROW_SQL;
     char *before = test_pg_query_value(dsn, row);
     assert_non_null(strstr(before, " 1 1 A"));
 
