@@ -914,8 +914,6 @@ static void test_park_restart_resume(void **state)
     free(dsn);
 }
 
-/* ---- two instances on one database ------------------------------------ */
-
 /* Shutdown past its deadline: the server is closed while its park write is
  * still in flight and the pool goes right after, failing that write. The
  * answer still finds the server object (freed by that last answer, not
@@ -957,6 +955,8 @@ static void test_close_with_write_in_flight(void **state)
     client_free(c);
     free(dsn);
 }
+
+/* ---- two instances on one database ------------------------------------ */
 
 static void short_park_quiet(eim_dtls_server_options_t *o)
 {
