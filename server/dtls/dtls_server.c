@@ -22,11 +22,11 @@
  *
  * Parking (DTLS 1.2 with CID, after the first application record): the
  * wolfSSL_dtls_export blob plus what it lacks (the peer's CID, the raw
- * peer sockaddr) is sealed with AES-256-GCM (random 96-bit nonce, the CID
- * and the session id as associated data) and the WOLFSSL freed. Unparking
- * imports into a DTLS-1.2-only context, restores both CIDs (the peer's with
- * the wolfSSL_dtls_cid_set_tx our patch adds) and the peer, and frees the
- * handshake resources. AES-CCM nonces after an import start at
+ * peer sockaddr) is sealed (park_blob.h) with AES-256-GCM (random 96-bit
+ * nonce, the CID and the session id as associated data) and the WOLFSSL
+ * freed. Unparking imports into a DTLS-1.2-only context, restores both
+ * CIDs (the peer's with the wolfSSL_dtls_cid_set_tx our patch adds) and the
+ * peer, and frees the handshake resources. AES-CCM nonces after an import start at
  * epoch||sequence (our wolfSSL patch); a blob claimed from the database
  * gets its write sequence advanced by EIM_DTLS_SEQUENCE_GAP per generation
  * since its writer first, because a crash or another instance may have
@@ -64,6 +64,7 @@
 #include "proto/base/log.h"
 #include "proto/base/memory.h"
 #include "server/dtls/dtls_record.h"
+#include "server/dtls/park_blob.h"
 #include "server/dtls/udp_tx_batch.h"
 #include "server/tls/tls_context.h"
 #include "storage/dtls_sessions.h"
@@ -72,16 +73,12 @@
 #define RX_SLOT_SIZE   (64 * 1024) /* libuv's recvmmsg slot size */
 #define MAX_DATAGRAM   1500
 #define COOKIE_SECRET  32
-#define SEAL_NONCE     12
-#define SEAL_TAG       16
-#define SEAL_VERSION   1
-#define EXPORT_MAX     1024
 #define PENDING_MAX    256 /* concurrent database look-ups of unknown CIDs */
 #define PENDING_DGRAMS 4   /* datagrams kept per look-up */
 #define PENDING_PLAIN  8   /* plaintexts held per claim until the database answers */
 #define PREFIX_BUCKETS 4096
 #define TICK_MS        250
-#define PEER_CID_MAX   20
+#define PEER_CID_MAX   EIM_PARK_BLOB_PEER_CID_MAX
 #define PURGE_TICKS    2400 /* ten minutes of ticks */
 
 enum { LIST_NONE = -1, LIST_HANDSHAKE, LIST_PARKABLE, LIST_LIVE, LIST_PARKED, LIST_COUNT };
@@ -773,124 +770,52 @@ static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notif
 
 /* ---- sealing (park blobs) ---------------------------------------------- */
 
-/*
- * Plaintext: version(1) listener(1) peer_len(1) peer(peer_len)
- * peer_cid_len(1) peer_cid blob_len(2) blob. Sealed: SEAL_VERSION(1)
- * nonce(12) ciphertext tag(16); AAD: the session key (CID || id).
- */
+/* Seals an export of s with what it lacks (park_blob.h) into s->sealed. */
 static eim_err_t seal(eim_dtls_session_t *s, const uint8_t *blob, size_t blob_len)
 {
-    eim_dtls_server_t *server = s->server;
-    uint8_t plain[EXPORT_MAX + 64];
-    size_t n = 0;
-    if (blob_len > EXPORT_MAX)
+    eim_park_contents_t contents;
+    memset(&contents, 0, sizeof(contents));
+    contents.version = s->version;
+    contents.listener = s->listener_index;
+    contents.peer_len = (uint8_t)s->peer_len;
+    contents.peer = s->peer;
+    contents.peer_cid_len = s->peer_cid_len;
+    memcpy(contents.peer_cid, s->peer_cid, s->peer_cid_len);
+    contents.export_data = blob;
+    contents.export_len = blob_len;
+    uint8_t nonce[EIM_PARK_BLOB_NONCE_SIZE];
+    if (blob_len > EIM_PARK_BLOB_EXPORT_MAX)
         return EIM_ERR_LIMIT;
-    plain[n++] = s->version;
-    plain[n++] = s->listener_index;
-    plain[n++] = (uint8_t)s->peer_len;
-    memcpy(plain + n, &s->peer, s->peer_len);
-    n += s->peer_len;
-    plain[n++] = s->peer_cid_len;
-    memcpy(plain + n, s->peer_cid, s->peer_cid_len);
-    n += s->peer_cid_len;
-    plain[n++] = (uint8_t)(blob_len >> 8);
-    plain[n++] = (uint8_t)blob_len;
-    memcpy(plain + n, blob, blob_len);
-    n += blob_len;
-    size_t total = 1 + SEAL_NONCE + n + SEAL_TAG;
-    uint8_t *out = eim_malloc(total);
-    out[0] = SEAL_VERSION;
-    random_bytes(server, out + 1, SEAL_NONCE);
-    int rc =
-        wc_AesGcmEncrypt(&server->seal, out + 1 + SEAL_NONCE, plain, (word32)n, out + 1, SEAL_NONCE,
-                         out + 1 + SEAL_NONCE + n, SEAL_TAG, s->key, EIM_DTLS_KEY_SIZE);
-    memset(plain, 0, sizeof(plain));
-    if (rc != 0) {
-        free(out);
-        return EIM_ERR_CRYPTO;
-    }
+    random_bytes(s->server, nonce, sizeof(nonce));
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    eim_err_t err = eim_park_blob_seal(&s->server->seal, nonce, s->key, EIM_DTLS_KEY_SIZE,
+                                       &contents, &sealed, &sealed_len);
+    if (err)
+        return err;
     free(s->sealed);
-    s->sealed = out;
-    s->sealed_len = (uint16_t)total;
+    s->sealed = sealed;
+    s->sealed_len = (uint16_t)sealed_len;
     return EIM_OK;
 }
 
-/* Opens s->sealed into plain (the caller wipes it); returns the blob. */
+/* Opens s->sealed into plain (the caller wipes it); returns the export and
+ * sets s's version, listener, peer and peer CID from the blob. */
 static eim_err_t unseal(eim_dtls_session_t *s, uint8_t *plain, size_t plain_size,
                         const uint8_t **blob, size_t *blob_len)
 {
-    if (!s->sealed || s->sealed_len < 1 + SEAL_NONCE + SEAL_TAG || s->sealed[0] != SEAL_VERSION)
-        return EIM_ERR_DECODE;
-    size_t n = s->sealed_len - 1 - SEAL_NONCE - SEAL_TAG;
-    if (n > plain_size)
-        return EIM_ERR_LIMIT;
-    if (wc_AesGcmDecrypt(&s->server->seal, plain, s->sealed + 1 + SEAL_NONCE, (word32)n,
-                         s->sealed + 1, SEAL_NONCE, s->sealed + 1 + SEAL_NONCE + n, SEAL_TAG,
-                         s->key, EIM_DTLS_KEY_SIZE) != 0)
-        return EIM_ERR_VERIFY;
-    size_t i = 0;
-    if (n < 3)
-        return EIM_ERR_DECODE;
-    uint8_t version = plain[i++];
-    uint8_t listener = plain[i++];
-    size_t peer_len = plain[i++];
-    if (version != 12 || peer_len > sizeof(s->peer) || i + peer_len + 1 > n)
-        return EIM_ERR_DECODE;
-    struct sockaddr_storage peer;
-    memset(&peer, 0, sizeof(peer));
-    memcpy(&peer, plain + i, peer_len);
-    i += peer_len;
-    size_t cid_len = plain[i++];
-    if (cid_len > PEER_CID_MAX || i + cid_len + 2 > n)
-        return EIM_ERR_DECODE;
-    memcpy(s->peer_cid, plain + i, cid_len);
-    s->peer_cid_len = (uint8_t)cid_len;
-    i += cid_len;
-    size_t len = (size_t)plain[i] << 8 | plain[i + 1];
-    i += 2;
-    if (i + len != n || (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
-        return EIM_ERR_DECODE;
+    eim_park_contents_t contents;
+    eim_err_t err = eim_park_blob_open(&s->server->seal, s->key, EIM_DTLS_KEY_SIZE, s->sealed,
+                                       s->sealed_len, plain, plain_size, &contents);
+    if (err)
+        return err;
+    memcpy(s->peer_cid, contents.peer_cid, contents.peer_cid_len);
+    s->peer_cid_len = contents.peer_cid_len;
     s->version = 12;
-    s->listener_index = listener < s->server->listener_count ? listener : 0;
-    set_peer(s, &peer);
-    *blob = plain + i;
-    *blob_len = len;
-    return EIM_OK;
-}
-
-/*
- * wolfSSL export layout (5.9.2, internal.c ExportKeyState): proto(1)
- * version(1) total(2) options_len(2) options keys_len(2) keys...; the key
- * state starts with four 32-bit TLS sequence words (16 bytes), then (DTLS)
- * the peer's and current epoch/sequence heads (22 bytes), the two peer
- * handshake numbers (4 bytes), then dtls_sequence_number hi(2) lo(4): the
- * write sequence number, which the AES-CCM explicit nonce follows after an
- * import (our patch). Until this was corrected the offset missed the
- * handshake numbers, so the gap went into dtls_expected_peer_handshake_number
- * and the write sequence was never advanced.
- */
-#define KEYS_WRITE_SEQ_OFFSET (16 + 22 + 4)
-
-static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
-{
-    if (len < 6)
-        return EIM_ERR_DECODE;
-    size_t options_len = (size_t)blob[4] << 8 | blob[5];
-    size_t keys = 6 + options_len + 2;
-    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len ||
-        ((size_t)blob[keys - 2] << 8 | blob[keys - 1]) < KEYS_WRITE_SEQ_OFFSET + 6)
-        return EIM_ERR_DECODE;
-    uint8_t *p = blob + keys + KEYS_WRITE_SEQ_OFFSET;
-    uint64_t seq = 0;
-    for (int i = 0; i < 6; i++)
-        seq = seq << 8 | p[i];
-    seq += gap;
-    if (seq >> 48)
-        return EIM_ERR_LIMIT; /* sequence space exhausted: a new handshake is needed */
-    for (int i = 5; i >= 0; i--) {
-        p[i] = (uint8_t)seq;
-        seq >>= 8;
-    }
+    s->listener_index = contents.listener < s->server->listener_count ? contents.listener : 0;
+    set_peer(s, &contents.peer);
+    *blob = contents.export_data;
+    *blob_len = contents.export_len;
     return EIM_OK;
 }
 
@@ -899,7 +824,7 @@ static void db_store(eim_dtls_server_t *server, eim_dtls_session_t *s);
 /* Exports and seals a live session (it stays live). */
 static eim_err_t snapshot(eim_dtls_session_t *s)
 {
-    uint8_t blob[EXPORT_MAX];
+    uint8_t blob[EIM_PARK_BLOB_EXPORT_MAX];
     unsigned int size = sizeof(blob);
     int rc = wolfSSL_dtls_export(s->ssl, blob, &size);
     if (rc <= 0)
@@ -936,7 +861,7 @@ static void park(eim_dtls_session_t *s)
 static eim_err_t import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOLFSSL **out)
 {
     eim_dtls_server_t *server = s->server;
-    uint8_t plain[EXPORT_MAX + 64];
+    uint8_t plain[EIM_PARK_BLOB_PLAIN_MAX];
     const uint8_t *blob;
     size_t blob_len;
     WOLFSSL *ssl = NULL;
@@ -945,7 +870,7 @@ static eim_err_t import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOL
     if (err)
         goto out;
     if (sequence_gap) {
-        err = advance_write_sequence(plain + (blob - plain), blob_len, sequence_gap);
+        err = eim_park_blob_advance_write_sequence(plain + (blob - plain), blob_len, sequence_gap);
         if (err)
             goto out;
     }
@@ -1043,7 +968,7 @@ static void maybe_flush_done(eim_dtls_server_t *server)
  * unverified) takes no record before the database said it is still held
  * here (lookup_parked), so a stale copy never accepts a record another
  * instance already took; what it may send (eim_dtls_send on a parked copy)
- * stays in its own sequence range (claim_gap). Taking a session from
+ * stays in its own sequence range (eim_park_blob_claim_gap). Taking a session from
  * another instance (migrations/0007) needs a record that authenticates
  * under the newest state first (try_claim), so a datagram that merely
  * carries the CID moves nothing.
@@ -1136,18 +1061,6 @@ static bool must_verify(const eim_dtls_session_t *s)
 {
     return s->server->options.pool && s->generation > 0 &&
            (s->state == STATE_PARKED || s->unverified);
-}
-
-/* The write sequence skip for a blob claimed as `generation`: every
- * generation between the blob's writer (sealed_generation) and this claim
- * resumed (or may have) from the same blob with its own gap-sized range of
- * sequence numbers. */
-static uint64_t claim_gap(uint64_t generation, uint64_t sealed_generation)
-{
-    uint64_t generations = generation - sealed_generation;
-    if (generation <= sealed_generation || generations >= (1ULL << 48) / EIM_DTLS_SEQUENCE_GAP)
-        return 1ULL << 48; /* the import refuses: the sequence space is used up */
-    return generations * EIM_DTLS_SEQUENCE_GAP;
 }
 
 static void replace_sealed(eim_dtls_session_t *s, const uint8_t *sealed, size_t len)
@@ -1321,7 +1234,10 @@ static bool try_claim(pending_t *p, const eim_dtls_claim_t *row)
     /* the blob may be older than what a holder sent since (a crash, a
      * write in flight): move the write sequence (and with it the CCM
      * nonce) past every range a holder may have used */
-    if (import_sealed(c, claim_gap(p->taken, row->sealed_generation), &c->ssl) != EIM_OK) {
+    uint64_t gap = 0;
+    if (eim_park_blob_claim_gap(p->taken, row->sealed_generation, EIM_DTLS_SEQUENCE_GAP, &gap) !=
+            EIM_OK ||
+        import_sealed(c, gap, &c->ssl) != EIM_OK) {
         drop_pending(server, p, "unpark_failed");
         return false;
     }
@@ -2087,16 +2003,15 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
     }
     random_bytes(server, (uint8_t *)&server->hash_seed, sizeof(server->hash_seed));
     random_bytes(server, server->cookie_secret[0], COOKIE_SECRET);
-    uint8_t park_key[32];
+    uint8_t park_key[EIM_PARK_BLOB_KEY_SIZE];
     if (options->park_key)
         memcpy(park_key, options->park_key, sizeof(park_key));
     else
         random_bytes(server, park_key, sizeof(park_key));
-    wc_AesInit(&server->seal, NULL, INVALID_DEVID);
-    int rc = wc_AesGcmSetKey(&server->seal, park_key, sizeof(park_key));
+    eim_err_t key_err = eim_park_blob_key_init(&server->seal, park_key);
     memset(park_key, 0, sizeof(park_key));
     server->import_ctx = wolfSSL_CTX_new(wolfDTLSv1_2_server_method()); /* trap 3 */
-    if (rc != 0 || !server->import_ctx) {
+    if (key_err != EIM_OK || !server->import_ctx) {
         snprintf(error, error_size, "cannot set up the DTLS park key or import context");
         err = EIM_ERR_CRYPTO;
         goto out;
