@@ -22,15 +22,15 @@
  *
  * Parking (DTLS 1.2 with CID, after the first application record): the
  * wolfSSL_dtls_export blob plus what it lacks (the peer's CID, the raw
- * peer sockaddr) is sealed with AES-256-GCM (random 96-bit nonce, the CID
- * and the session id as associated data) and the WOLFSSL freed. Unparking
- * imports into a DTLS-1.2-only context, restores both CIDs (the peer's with
- * the wolfSSL_dtls_cid_set_tx our patch adds) and the peer, and frees the
- * handshake resources. AES-CCM nonces after an import start at
- * epoch||sequence (our wolfSSL patch); a blob claimed from the database
- * gets its write sequence advanced by EIM_DTLS_SEQUENCE_GAP per generation
- * since its writer first, because a crash or another instance may have
- * sent records after the last write.
+ * peer sockaddr) is sealed (park_blob.h) with AES-256-GCM (random 96-bit
+ * nonce, the CID and the session id as associated data) and the WOLFSSL
+ * freed. Unparking imports into a DTLS-1.2-only context, restores both
+ * CIDs (the peer's with the wolfSSL_dtls_cid_set_tx our patch adds) and the
+ * peer, and frees the handshake resources. AES-CCM nonces after an import
+ * start at epoch||sequence (our wolfSSL patch); a blob claimed from the
+ * database gets its write sequence advanced by EIM_DTLS_SEQUENCE_GAP per
+ * generation since its writer first, because a crash or another instance
+ * may have sent records after the last write.
  *
  * Instances sharing the database (migrations/0006, 0007): a row is held by
  * one generation; writes and ends name it and are refused once another
@@ -43,12 +43,15 @@
  * unknown CID takes the same authenticate-then-claim path. Claims NOTIFY
  * the other instances so that they drop stale parked copies early.
  *
+ * Files (dtls_internal.h): this one; session_table.c (the CID and address
+ * tables); dtls_ownership.c (the database side of parking: writes, ends,
+ * look-ups, claims, NOTIFYs); park_blob.c (the sealed blob bytes).
+ *
  * Timers are O(1) per event: sessions sit in one of four lists ordered by
  * last activity (handshaking, live parkable, live other, parked); one
  * periodic tick pops only the heads that are due.
  */
-#include "server/dtls/dtls_server.h"
-#include "server/net_address.h"
+#include "server/dtls/dtls_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -56,223 +59,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <wolfssl/options.h>
-#include <wolfssl/ssl.h>
-#include <wolfssl/wolfcrypt/aes.h>
-#include <wolfssl/wolfcrypt/random.h>
-
 #include "proto/base/log.h"
 #include "proto/base/memory.h"
 #include "server/dtls/dtls_record.h"
-#include "server/dtls/udp_tx_batch.h"
+#include "server/net_address.h"
 #include "server/tls/tls_context.h"
 #include "storage/dtls_sessions.h"
 
 #define RX_SLOTS       16
 #define RX_SLOT_SIZE   (64 * 1024) /* libuv's recvmmsg slot size */
-#define MAX_DATAGRAM   1500
-#define COOKIE_SECRET  32
-#define SEAL_NONCE     12
-#define SEAL_TAG       16
-#define SEAL_VERSION   1
-#define EXPORT_MAX     1024
-#define PENDING_MAX    256 /* concurrent database look-ups of unknown CIDs */
-#define PENDING_DGRAMS 4   /* datagrams kept per look-up */
-#define PENDING_PLAIN  8   /* plaintexts held per claim until the database answers */
 #define PREFIX_BUCKETS 4096
 #define TICK_MS        250
-#define PEER_CID_MAX   20
 #define PURGE_TICKS    2400 /* ten minutes of ticks */
-
-enum { LIST_NONE = -1, LIST_HANDSHAKE, LIST_PARKABLE, LIST_LIVE, LIST_PARKED, LIST_COUNT };
-
-typedef enum { STATE_HANDSHAKE, STATE_LIVE, STATE_PARKED, STATE_CLOSED } state_t;
-
-typedef struct listener listener_t;
-
-struct eim_dtls_session {
-    int refs;
-    state_t state;
-    int8_t list;
-    uint8_t version; /* 12 / 13 */
-    bool has_cid;    /* negotiated: indexed by CID */
-    bool app_seen;   /* the client sent an application record (park rule 4) */
-    bool in_addr_table;
-    bool dirty;      /* database copy older than the state */
-    bool unverified; /* live from memory without the database's word (a send; a NOTIFY) */
-    bool released;   /* the row is another instance's (or ended): never written or ended here */
-    bool storing;    /* a write in flight: the next waits for it (writes stay in order) */
-    bool end_row;    /* ended while a write was in flight: end the row after it */
-    bool trial;      /* a claim candidate (try_claim): sends nothing, indexed nowhere */
-    bool moved;      /* trial: wolfSSL adopted a new peer (counted once it is claimed) */
-    uint8_t listener_index;
-    uint8_t peer_cid_len;
-    uint16_t sealed_len;
-    socklen_t peer_len;
-    eim_dtls_server_t *server;
-    WOLFSSL *ssl; /* NULL when parked or closed */
-    uint8_t *sealed;
-    eim_dtls_session_t *prev, *next;          /* activity list */
-    eim_dtls_session_t *cid_next, *addr_next; /* hash chains */
-    uint64_t last_ms;
-    uint64_t generation; /* database generation held (dtls_sessions.h); 0: no row written */
-    const uint8_t *in;   /* datagram being fed (custom I/O) */
-    size_t in_len;
-    void *user;
-    uint8_t key[EIM_DTLS_KEY_SIZE];
-    uint8_t peer_cid[PEER_CID_MAX];
-    struct sockaddr_storage peer;
-    char *peer_text; /* lazily built */
-    char key_hex[2 * EIM_DTLS_KEY_SIZE + 1];
-};
-
-/* A stateless wolfSSL object answering ClientHellos on one socket. */
-typedef struct {
-    listener_t *listener;
-    WOLFSSL *ssl;
-    uint8_t cid[EIM_DTLS_CID_SIZE];
-    const uint8_t *in;
-    size_t in_len;
-    const struct sockaddr *peer;
-    socklen_t peer_len;
-    bool capture; /* hold the reply instead of sending it */
-    uint8_t held[MAX_DATAGRAM];
-    size_t held_len;
-} stateless_t;
-
-struct listener {
-    eim_dtls_server_t *server;
-    uv_udp_t udp;
-    size_t index;
-    int port;
-    bool open;
-    uint8_t *rx;
-    eim_udp_tx_t *tx; /* answers to one recvmmsg burst leave in one sendmmsg */
-    /* [raw public key][previous secret] */
-    stateless_t *stateless[2][2];
-};
-
-typedef struct {
-    uint32_t prefix_hash;
-    uint32_t tokens_milli;
-    uint64_t last_ms;
-} prefix_bucket_t;
-
-typedef struct pending {
-    eim_dtls_server_t *server;
-    struct pending *next;
-    eim_dtls_session_t *held; /* the copy held here being checked, referenced; NULL: none */
-    uint8_t cid[EIM_DTLS_CID_SIZE];
-    size_t count;
-    bool server_gone;
-    struct {
-        uint8_t *data;
-        size_t len;
-        struct sockaddr_storage addr;
-        size_t listener;
-    } dgram[PENDING_DGRAMS];
-    /* a claim in flight (try_claim): the newest state imported, not indexed */
-    eim_dtls_session_t *candidate;
-    uint64_t expected; /* the generation the peek found */
-    uint64_t taken;    /* the generation the claim gives (the gap was computed for it) */
-    size_t fed;        /* datagrams [0, fed) went to the candidate */
-    size_t plain_count;
-    struct {
-        uint8_t *data;
-        size_t len;
-    } plain[PENDING_PLAIN]; /* their application data, delivered once claimed */
-} pending_t;
-
-typedef struct {
-    eim_counter_t *parks, *resumed_memory, *resumed_database, *migrations, *cookies, *handshakes_12,
-        *handshakes_13, *expired, *evicted, *db_writes_failed;
-} counters_t;
-
-struct eim_dtls_server {
-    uv_loop_t *loop;
-    eim_dtls_server_options_t options;
-    char *instance_id;
-    eim_tls_context_t *tls;
-    WOLFSSL_CTX *import_ctx;
-    WC_RNG rng;
-    Aes seal;
-    uint8_t cookie_secret[2][COOKIE_SECRET]; /* current, previous */
-    bool have_previous_secret;
-    uint64_t hash_seed;
-    listener_t listeners[EIM_DTLS_MAX_LISTEN];
-    size_t listener_count;
-    size_t open_handles;
-    uv_timer_t tick, cookie_timer;
-    eim_dtls_session_t **by_cid, **by_addr;
-    size_t cid_buckets, addr_buckets;
-    size_t cid_count, addr_count;
-    eim_dtls_session_t *head[LIST_COUNT], *tail[LIST_COUNT];
-    size_t list_count[LIST_COUNT];
-    size_t live_12, live_13;
-    prefix_bucket_t *prefix;
-    pending_t *pending;
-    size_t pending_count;
-    size_t db_in_flight;
-    uint64_t ticks;
-    bool accepting;
-    bool closing;
-    bool handles_closed; /* freed once these are closed and db_in_flight is 0 */
-    bool park_supported;
-    bool listening; /* claim NOTIFYs registered with the pool */
-    bool own_metrics;
-    eim_metrics_t *metrics;
-    counters_t c;
-    void (*flush_done)(void *ctx);
-    void *flush_ctx;
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t now_ms(const eim_dtls_server_t *server)
+uint64_t eim_dtls_now_ms(const eim_dtls_server_t *server)
 {
     return uv_now(server->loop);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t hash_bytes(uint64_t seed, const uint8_t *p, size_t n)
-{
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-    for (size_t i = 0; i < n; i++)
-        h = mix64(h ^ p[i]) + i;
-    return mix64(h);
-}
-
-/* The address bytes the tables key on: family, port, address. */
-static size_t addr_key(const struct sockaddr_storage *a, uint8_t out[20])
-{
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
-        out[0] = 4;
-        memcpy(out + 1, &in->sin_port, 2);
-        memcpy(out + 3, &in->sin_addr, 4);
-        return 7;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
-    out[0] = 6;
-    memcpy(out + 1, &in6->sin6_port, 2);
-    memcpy(out + 3, &in6->sin6_addr, 16);
-    return 19;
-}
-
-static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    uint8_t ka[20], kb[20];
-    size_t la = addr_key(a, ka), lb = addr_key(b, kb);
-    return la == lb && memcmp(ka, kb, la) == 0;
 }
 
 /* A canonical sockaddr (zeroed padding, exact length): the cookie HMAC
@@ -321,7 +125,7 @@ static void random_bytes(eim_dtls_server_t *server, uint8_t *out, size_t n)
 
 /* ---- metrics ------------------------------------------------------------ */
 
-static void count_drop(eim_dtls_server_t *server, const char *reason)
+void eim_dtls_count_drop(eim_dtls_server_t *server, const char *reason)
 {
     char labels[64];
     snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
@@ -331,7 +135,7 @@ static void count_drop(eim_dtls_server_t *server, const char *reason)
 
 /* A copy held here turned out older than the database (another instance
  * claimed or ended the session): how it was found, what was done. */
-static void count_stale(eim_dtls_server_t *server, const char *cause, const char *action)
+void eim_dtls_count_stale(eim_dtls_server_t *server, const char *cause, const char *action)
 {
     char labels[80];
     snprintf(labels, sizeof(labels), "cause=\"%s\",action=\"%s\"", cause, action);
@@ -448,146 +252,11 @@ static int live_list_for(const eim_dtls_session_t *s)
     return parkable ? LIST_PARKABLE : LIST_LIVE;
 }
 
-static void touch(eim_dtls_session_t *s)
+void eim_dtls_touch(eim_dtls_session_t *s)
 {
-    s->last_ms = now_ms(s->server);
+    s->last_ms = eim_dtls_now_ms(s->server);
     if (s->state == STATE_LIVE)
         list_append(s->server, s, live_list_for(s));
-}
-
-/* ---- hash tables -------------------------------------------------------- */
-
-static size_t cid_slot(const eim_dtls_server_t *server, const uint8_t *cid)
-{
-    return (size_t)hash_bytes(server->hash_seed, cid, EIM_DTLS_CID_SIZE) &
-           (server->cid_buckets - 1);
-}
-
-static size_t addr_slot(const eim_dtls_server_t *server, const struct sockaddr_storage *a)
-{
-    uint8_t k[20];
-    size_t n = addr_key(a, k);
-    return (size_t)hash_bytes(server->hash_seed, k, n) & (server->addr_buckets - 1);
-}
-
-static void cid_grow(eim_dtls_server_t *server)
-{
-    size_t old = server->cid_buckets;
-    eim_dtls_session_t **table = server->by_cid;
-    server->cid_buckets = old * 2;
-    server->by_cid = eim_calloc(server->cid_buckets, sizeof(*server->by_cid));
-    for (size_t i = 0; i < old; i++) {
-        for (eim_dtls_session_t *s = table[i], *next; s; s = next) {
-            next = s->cid_next;
-            size_t slot = cid_slot(server, s->key);
-            s->cid_next = server->by_cid[slot];
-            server->by_cid[slot] = s;
-        }
-    }
-    free(table);
-}
-
-static void addr_grow(eim_dtls_server_t *server)
-{
-    size_t old = server->addr_buckets;
-    eim_dtls_session_t **table = server->by_addr;
-    server->addr_buckets = old * 2;
-    server->by_addr = eim_calloc(server->addr_buckets, sizeof(*server->by_addr));
-    for (size_t i = 0; i < old; i++) {
-        for (eim_dtls_session_t *s = table[i], *next; s; s = next) {
-            next = s->addr_next;
-            size_t slot = addr_slot(server, &s->peer);
-            s->addr_next = server->by_addr[slot];
-            server->by_addr[slot] = s;
-        }
-    }
-    free(table);
-}
-
-static eim_dtls_session_t *cid_find(const eim_dtls_server_t *server, const uint8_t *cid)
-{
-    for (eim_dtls_session_t *s = server->by_cid[cid_slot(server, cid)]; s; s = s->cid_next)
-        if (memcmp(s->key, cid, EIM_DTLS_CID_SIZE) == 0)
-            return s;
-    return NULL;
-}
-
-static void cid_insert(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    if (server->cid_count + 1 > server->cid_buckets)
-        cid_grow(server);
-    size_t slot = cid_slot(server, s->key);
-    s->cid_next = server->by_cid[slot];
-    server->by_cid[slot] = s;
-    server->cid_count++;
-}
-
-static void cid_remove(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    for (eim_dtls_session_t **p = &server->by_cid[cid_slot(server, s->key)]; *p;
-         p = &(*p)->cid_next) {
-        if (*p == s) {
-            *p = s->cid_next;
-            s->cid_next = NULL;
-            server->cid_count--;
-            return;
-        }
-    }
-}
-
-static eim_dtls_session_t *addr_find(const eim_dtls_server_t *server,
-                                     const struct sockaddr_storage *a)
-{
-    for (eim_dtls_session_t *s = server->by_addr[addr_slot(server, a)]; s; s = s->addr_next)
-        if (addr_equal(&s->peer, a))
-            return s;
-    return NULL;
-}
-
-static void addr_remove(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    if (!s->in_addr_table)
-        return;
-    for (eim_dtls_session_t **p = &server->by_addr[addr_slot(server, &s->peer)]; *p;
-         p = &(*p)->addr_next) {
-        if (*p == s) {
-            *p = s->addr_next;
-            s->addr_next = NULL;
-            s->in_addr_table = false;
-            server->addr_count--;
-            return;
-        }
-    }
-}
-
-/* Indexes s under its current peer; a previous owner of that address (a
- * stale session whose device moved away) loses the address index. */
-static void addr_insert(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    eim_dtls_session_t *other = addr_find(server, &s->peer);
-    if (other)
-        addr_remove(server, other);
-    if (server->addr_count + 1 > server->addr_buckets)
-        addr_grow(server);
-    size_t slot = addr_slot(server, &s->peer);
-    s->addr_next = server->by_addr[slot];
-    server->by_addr[slot] = s;
-    s->in_addr_table = true;
-    server->addr_count++;
-}
-
-static void set_peer(eim_dtls_session_t *s, const struct sockaddr_storage *peer)
-{
-    bool indexed = s->in_addr_table;
-    if (indexed)
-        addr_remove(s->server, s);
-    s->peer = *peer;
-    s->peer_len = peer->ss_family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
-                                             : (socklen_t)sizeof(struct sockaddr_in6);
-    free(s->peer_text);
-    s->peer_text = NULL;
-    if (indexed)
-        addr_insert(s->server, s);
 }
 
 /* ---- custom I/O --------------------------------------------------------- */
@@ -595,9 +264,9 @@ static void set_peer(eim_dtls_session_t *s, const struct sockaddr_storage *peer)
 static void count_tx_drops(eim_dtls_server_t *server, const eim_udp_tx_drops_t *drops)
 {
     for (size_t i = 0; i < drops->buffer_full; i++)
-        count_drop(server, "send_buffer_full");
+        eim_dtls_count_drop(server, "send_buffer_full");
     for (size_t i = 0; i < drops->error; i++)
-        count_drop(server, "send_error");
+        eim_dtls_count_drop(server, "send_error");
 }
 
 static void udp_send(listener_t *l, const struct sockaddr *to, const void *data, size_t len)
@@ -698,7 +367,7 @@ static stateless_t *stateless_new(listener_t *l, bool raw_public_key, bool previ
     /* server-chosen CID, fixed length; becomes the session's on promotion */
     do
         random_bytes(server, st->cid, sizeof(st->cid));
-    while (cid_find(server, st->cid));
+    while (eim_dtls_cid_find(server, st->cid));
     if (wolfSSL_dtls_cid_use(st->ssl) != WOLFSSL_SUCCESS ||
         wolfSSL_dtls_cid_set(st->ssl, st->cid, sizeof(st->cid)) != WOLFSSL_SUCCESS)
         eim_log_warn("cannot enable DTLS connection IDs");
@@ -716,7 +385,7 @@ static void stateless_free(stateless_t *st)
 
 /* ---- sessions ----------------------------------------------------------- */
 
-static eim_dtls_session_t *session_new(eim_dtls_server_t *server, size_t listener)
+eim_dtls_session_t *eim_dtls_session_new(eim_dtls_server_t *server, size_t listener)
 {
     eim_dtls_session_t *s = EIM_NEW(eim_dtls_session_t);
     s->refs = 1;
@@ -726,13 +395,13 @@ static eim_dtls_session_t *session_new(eim_dtls_server_t *server, size_t listene
     return s;
 }
 
-static void set_key(eim_dtls_session_t *s, const uint8_t *key)
+void eim_dtls_session_set_key(eim_dtls_session_t *s, const uint8_t *key)
 {
     memcpy(s->key, key, EIM_DTLS_KEY_SIZE);
     hex(s->key, EIM_DTLS_KEY_SIZE, s->key_hex);
 }
 
-static void live_count(eim_dtls_session_t *s, int delta)
+void eim_dtls_live_count(eim_dtls_session_t *s, int delta)
 {
     if (s->version == 13)
         s->server->live_13 = (size_t)((long)s->server->live_13 + delta);
@@ -740,22 +409,20 @@ static void live_count(eim_dtls_session_t *s, int delta)
         s->server->live_12 = (size_t)((long)s->server->live_12 + delta);
 }
 
-static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s);
-
 /* Ends a session: out of every table, wolfSSL freed, on_closed (unless
  * quiet), the server's reference dropped. */
-static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notify)
+void eim_dtls_session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notify)
 {
     if (s->state == STATE_CLOSED)
         return;
     eim_dtls_server_t *server = s->server;
     if (s->state == STATE_LIVE)
-        live_count(s, -1);
+        eim_dtls_live_count(s, -1);
     s->state = STATE_CLOSED;
     list_remove(server, s);
-    addr_remove(server, s);
+    eim_dtls_addr_remove(server, s);
     if (s->has_cid)
-        cid_remove(server, s);
+        eim_dtls_cid_remove(server, s);
     if (s->ssl) {
         if (send_close_notify)
             wolfSSL_shutdown(s->ssl);
@@ -765,7 +432,7 @@ static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notif
     free(s->sealed);
     s->sealed = NULL;
     if (!quiet && server->options.pool)
-        db_close(server, s);
+        eim_dtls_db_close(server, s);
     if (!quiet && server->options.on_closed)
         server->options.on_closed(s, server->options.ctx);
     eim_dtls_session_unref(s);
@@ -773,133 +440,59 @@ static void session_end(eim_dtls_session_t *s, bool quiet, bool send_close_notif
 
 /* ---- sealing (park blobs) ---------------------------------------------- */
 
-/*
- * Plaintext: version(1) listener(1) peer_len(1) peer(peer_len)
- * peer_cid_len(1) peer_cid blob_len(2) blob. Sealed: SEAL_VERSION(1)
- * nonce(12) ciphertext tag(16); AAD: the session key (CID || id).
- */
+/* Seals an export of s with what it lacks (park_blob.h) into s->sealed. */
 static eim_err_t seal(eim_dtls_session_t *s, const uint8_t *blob, size_t blob_len)
 {
-    eim_dtls_server_t *server = s->server;
-    uint8_t plain[EXPORT_MAX + 64];
-    size_t n = 0;
-    if (blob_len > EXPORT_MAX)
+    eim_park_contents_t contents;
+    memset(&contents, 0, sizeof(contents));
+    contents.version = s->version;
+    contents.listener = s->listener_index;
+    contents.peer_len = (uint8_t)s->peer_len;
+    contents.peer = s->peer;
+    contents.peer_cid_len = s->peer_cid_len;
+    memcpy(contents.peer_cid, s->peer_cid, s->peer_cid_len);
+    contents.export_data = blob;
+    contents.export_len = blob_len;
+    uint8_t nonce[EIM_PARK_BLOB_NONCE_SIZE];
+    if (blob_len > EIM_PARK_BLOB_EXPORT_MAX)
         return EIM_ERR_LIMIT;
-    plain[n++] = s->version;
-    plain[n++] = s->listener_index;
-    plain[n++] = (uint8_t)s->peer_len;
-    memcpy(plain + n, &s->peer, s->peer_len);
-    n += s->peer_len;
-    plain[n++] = s->peer_cid_len;
-    memcpy(plain + n, s->peer_cid, s->peer_cid_len);
-    n += s->peer_cid_len;
-    plain[n++] = (uint8_t)(blob_len >> 8);
-    plain[n++] = (uint8_t)blob_len;
-    memcpy(plain + n, blob, blob_len);
-    n += blob_len;
-    size_t total = 1 + SEAL_NONCE + n + SEAL_TAG;
-    uint8_t *out = eim_malloc(total);
-    out[0] = SEAL_VERSION;
-    random_bytes(server, out + 1, SEAL_NONCE);
-    int rc =
-        wc_AesGcmEncrypt(&server->seal, out + 1 + SEAL_NONCE, plain, (word32)n, out + 1, SEAL_NONCE,
-                         out + 1 + SEAL_NONCE + n, SEAL_TAG, s->key, EIM_DTLS_KEY_SIZE);
-    memset(plain, 0, sizeof(plain));
-    if (rc != 0) {
-        free(out);
-        return EIM_ERR_CRYPTO;
-    }
+    random_bytes(s->server, nonce, sizeof(nonce));
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    eim_err_t err = eim_park_blob_seal(&s->server->seal, nonce, s->key, EIM_DTLS_KEY_SIZE,
+                                       &contents, &sealed, &sealed_len);
+    if (err)
+        return err;
     free(s->sealed);
-    s->sealed = out;
-    s->sealed_len = (uint16_t)total;
+    s->sealed = sealed;
+    s->sealed_len = (uint16_t)sealed_len;
     return EIM_OK;
 }
 
-/* Opens s->sealed into plain (the caller wipes it); returns the blob. */
+/* Opens s->sealed into plain (the caller wipes it); returns the export and
+ * sets s's version, listener, peer and peer CID from the blob. */
 static eim_err_t unseal(eim_dtls_session_t *s, uint8_t *plain, size_t plain_size,
                         const uint8_t **blob, size_t *blob_len)
 {
-    if (!s->sealed || s->sealed_len < 1 + SEAL_NONCE + SEAL_TAG || s->sealed[0] != SEAL_VERSION)
-        return EIM_ERR_DECODE;
-    size_t n = s->sealed_len - 1 - SEAL_NONCE - SEAL_TAG;
-    if (n > plain_size)
-        return EIM_ERR_LIMIT;
-    if (wc_AesGcmDecrypt(&s->server->seal, plain, s->sealed + 1 + SEAL_NONCE, (word32)n,
-                         s->sealed + 1, SEAL_NONCE, s->sealed + 1 + SEAL_NONCE + n, SEAL_TAG,
-                         s->key, EIM_DTLS_KEY_SIZE) != 0)
-        return EIM_ERR_VERIFY;
-    size_t i = 0;
-    if (n < 3)
-        return EIM_ERR_DECODE;
-    uint8_t version = plain[i++];
-    uint8_t listener = plain[i++];
-    size_t peer_len = plain[i++];
-    if (version != 12 || peer_len > sizeof(s->peer) || i + peer_len + 1 > n)
-        return EIM_ERR_DECODE;
-    struct sockaddr_storage peer;
-    memset(&peer, 0, sizeof(peer));
-    memcpy(&peer, plain + i, peer_len);
-    i += peer_len;
-    size_t cid_len = plain[i++];
-    if (cid_len > PEER_CID_MAX || i + cid_len + 2 > n)
-        return EIM_ERR_DECODE;
-    memcpy(s->peer_cid, plain + i, cid_len);
-    s->peer_cid_len = (uint8_t)cid_len;
-    i += cid_len;
-    size_t len = (size_t)plain[i] << 8 | plain[i + 1];
-    i += 2;
-    if (i + len != n || (peer.ss_family != AF_INET && peer.ss_family != AF_INET6))
-        return EIM_ERR_DECODE;
+    eim_park_contents_t contents;
+    eim_err_t err = eim_park_blob_open(&s->server->seal, s->key, EIM_DTLS_KEY_SIZE, s->sealed,
+                                       s->sealed_len, plain, plain_size, &contents);
+    if (err)
+        return err;
+    memcpy(s->peer_cid, contents.peer_cid, contents.peer_cid_len);
+    s->peer_cid_len = contents.peer_cid_len;
     s->version = 12;
-    s->listener_index = listener < s->server->listener_count ? listener : 0;
-    set_peer(s, &peer);
-    *blob = plain + i;
-    *blob_len = len;
+    s->listener_index = contents.listener < s->server->listener_count ? contents.listener : 0;
+    eim_dtls_session_set_peer(s, &contents.peer);
+    *blob = contents.export_data;
+    *blob_len = contents.export_len;
     return EIM_OK;
 }
-
-/*
- * wolfSSL export layout (5.9.2, internal.c ExportKeyState): proto(1)
- * version(1) total(2) options_len(2) options keys_len(2) keys...; the key
- * state starts with four 32-bit TLS sequence words (16 bytes), then (DTLS)
- * the peer's and current epoch/sequence heads (22 bytes), the two peer
- * handshake numbers (4 bytes), then dtls_sequence_number hi(2) lo(4): the
- * write sequence number, which the AES-CCM explicit nonce follows after an
- * import (our patch). Until this was corrected the offset missed the
- * handshake numbers, so the gap went into dtls_expected_peer_handshake_number
- * and the write sequence was never advanced.
- */
-#define KEYS_WRITE_SEQ_OFFSET (16 + 22 + 4)
-
-static eim_err_t advance_write_sequence(uint8_t *blob, size_t len, uint64_t gap)
-{
-    if (len < 6)
-        return EIM_ERR_DECODE;
-    size_t options_len = (size_t)blob[4] << 8 | blob[5];
-    size_t keys = 6 + options_len + 2;
-    if (keys + KEYS_WRITE_SEQ_OFFSET + 6 > len ||
-        ((size_t)blob[keys - 2] << 8 | blob[keys - 1]) < KEYS_WRITE_SEQ_OFFSET + 6)
-        return EIM_ERR_DECODE;
-    uint8_t *p = blob + keys + KEYS_WRITE_SEQ_OFFSET;
-    uint64_t seq = 0;
-    for (int i = 0; i < 6; i++)
-        seq = seq << 8 | p[i];
-    seq += gap;
-    if (seq >> 48)
-        return EIM_ERR_LIMIT; /* sequence space exhausted: a new handshake is needed */
-    for (int i = 5; i >= 0; i--) {
-        p[i] = (uint8_t)seq;
-        seq >>= 8;
-    }
-    return EIM_OK;
-}
-
-static void db_store(eim_dtls_server_t *server, eim_dtls_session_t *s);
 
 /* Exports and seals a live session (it stays live). */
-static eim_err_t snapshot(eim_dtls_session_t *s)
+eim_err_t eim_dtls_snapshot(eim_dtls_session_t *s)
 {
-    uint8_t blob[EXPORT_MAX];
+    uint8_t blob[EIM_PARK_BLOB_EXPORT_MAX];
     unsigned int size = sizeof(blob);
     int rc = wolfSSL_dtls_export(s->ssl, blob, &size);
     if (rc <= 0)
@@ -912,31 +505,31 @@ static eim_err_t snapshot(eim_dtls_session_t *s)
 static void park(eim_dtls_session_t *s)
 {
     eim_dtls_server_t *server = s->server;
-    if (snapshot(s) != EIM_OK) {
+    if (eim_dtls_snapshot(s) != EIM_OK) {
         /* cannot park: it stays live until its lifetime ends */
-        count_drop(server, "park_failed");
+        eim_dtls_count_drop(server, "park_failed");
         list_append(server, s, LIST_LIVE);
         return;
     }
     wolfSSL_free(s->ssl);
     s->ssl = NULL;
-    live_count(s, -1);
+    eim_dtls_live_count(s, -1);
     s->state = STATE_PARKED;
-    addr_remove(server, s);
+    eim_dtls_addr_remove(server, s);
     list_append(server, s, LIST_PARKED);
     eim_counter_inc(server->c.parks);
     s->dirty = true;
     if (server->options.pool)
-        db_store(server, s);
+        eim_dtls_db_store(server, s);
 }
 
 /* Imports s->sealed (write sequence advanced by sequence_gap) into a new
  * WOLFSSL wired to s (*out, the caller's); s->peer and the CIDs are set
  * from the blob, s is registered nowhere. */
-static eim_err_t import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOLFSSL **out)
+eim_err_t eim_dtls_import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOLFSSL **out)
 {
     eim_dtls_server_t *server = s->server;
-    uint8_t plain[EXPORT_MAX + 64];
+    uint8_t plain[EIM_PARK_BLOB_PLAIN_MAX];
     const uint8_t *blob;
     size_t blob_len;
     WOLFSSL *ssl = NULL;
@@ -945,7 +538,7 @@ static eim_err_t import_sealed(eim_dtls_session_t *s, uint64_t sequence_gap, WOL
     if (err)
         goto out;
     if (sequence_gap) {
-        err = advance_write_sequence(plain + (blob - plain), blob_len, sequence_gap);
+        err = eim_park_blob_advance_write_sequence(plain + (blob - plain), blob_len, sequence_gap);
         if (err)
             goto out;
     }
@@ -983,401 +576,44 @@ out:
 }
 
 /* s (imported, with its WOLFSSL) joins the live sessions. */
-static void go_live(eim_dtls_session_t *s)
+void eim_dtls_go_live(eim_dtls_session_t *s)
 {
     s->state = STATE_LIVE;
     s->version = 12;
-    live_count(s, +1);
-    addr_insert(s->server, s);
-    touch(s);
+    eim_dtls_live_count(s, +1);
+    eim_dtls_addr_insert(s->server, s);
+    eim_dtls_touch(s);
 }
 
 /* Revives a parked session from its sealed blob. */
-static eim_err_t unpark(eim_dtls_session_t *s, uint64_t sequence_gap)
+eim_err_t eim_dtls_unpark(eim_dtls_session_t *s, uint64_t sequence_gap)
 {
     WOLFSSL *ssl = NULL;
-    eim_err_t err = import_sealed(s, sequence_gap, &ssl);
+    eim_err_t err = eim_dtls_import_sealed(s, sequence_gap, &ssl);
     if (err)
         return err;
     s->ssl = ssl;
-    go_live(s);
+    eim_dtls_go_live(s);
     return EIM_OK;
-}
-
-/* ---- database ----------------------------------------------------------- */
-
-typedef struct {
-    eim_dtls_server_t *server;
-    eim_dtls_session_t *session;
-    uint64_t generation; /* the generation the write was made as */
-} db_call_t;
-
-static bool evict_one(eim_dtls_server_t *server);
-static size_t session_count(const eim_dtls_server_t *server);
-static pending_t *pending_find(eim_dtls_server_t *server, const uint8_t *cid);
-static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const char *reason);
-
-static void server_free(eim_dtls_server_t *server);
-
-/* After every database answer: a flush waiting for the last write is done;
- * a closed server whose handles are gone is freed by its last answer. */
-static void maybe_flush_done(eim_dtls_server_t *server)
-{
-    if (server->flush_done && server->db_in_flight == 0) {
-        void (*done)(void *) = server->flush_done;
-        server->flush_done = NULL;
-        done(server->flush_ctx);
-    }
-    if (server->handles_closed && server->db_in_flight == 0)
-        server_free(server);
-}
-
-/*
- * Ownership (migrations/0006_dtls_session_ownership.sql). s->generation is
- * the database generation this instance holds: 1 for a session it made
- * (the first write creates the row), the claimed one for a session resumed
- * from the database. Every write and every end names it and is refused once
- * another instance claimed the session; a refused write drops the copy here
- * (released: no close_notify, no database change), because the device now
- * talks to the holder. A copy that may be stale (parked, or marked
- * unverified) takes no record before the database said it is still held
- * here (lookup_parked), so a stale copy never accepts a record another
- * instance already took; what it may send (eim_dtls_send on a parked copy)
- * stays in its own sequence range (claim_gap). Taking a session from
- * another instance (migrations/0007) needs a record that authenticates
- * under the newest state first (try_claim), so a datagram that merely
- * carries the CID moves nothing.
- */
-static void release(eim_dtls_session_t *s, const char *cause)
-{
-    if (s->state == STATE_CLOSED)
-        return;
-    count_stale(s->server, cause, "dropped");
-    s->released = true;
-    session_end(s, false, false);
-}
-
-static void on_stored(eim_err_t err, void *ctx)
-{
-    db_call_t *call = ctx;
-    eim_dtls_server_t *server = call->server;
-    eim_dtls_session_t *s = call->session;
-    s->storing = false;
-    /* a refusal about an older generation (this instance claimed the
-     * session again meanwhile) says nothing about the current one */
-    if (err == EIM_ERR_CONFLICT && s->generation == call->generation) {
-        /* another instance holds the session now */
-        s->end_row = false; /* not ours to end */
-        release(s, "write_refused");
-    } else if (err && err != EIM_ERR_CONFLICT) {
-        eim_counter_inc(server->c.db_writes_failed);
-        s->dirty = true;
-    } else if (s->dirty && s->state != STATE_CLOSED) {
-        db_store(server, s); /* a newer state waited for this write */
-    }
-    if (s->end_row && s->state == STATE_CLOSED) {
-        s->end_row = false;
-        db_close(server, s); /* after the write, not overtaken by it */
-    }
-    eim_dtls_session_unref(s);
-    free(call);
-    server->db_in_flight--;
-    maybe_flush_done(server);
-}
-
-static void db_store(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    if (!s->sealed || s->released || server->closing)
-        return;
-    if (s->storing) {
-        s->dirty = true; /* written when the write in flight is done */
-        return;
-    }
-    if (s->generation == 0)
-        s->generation = 1; /* made here: the first write creates the row */
-    db_call_t *call = EIM_NEW(db_call_t);
-    call->server = server;
-    call->session = eim_dtls_session_ref(s);
-    call->generation = s->generation;
-    s->dirty = false;
-    s->storing = true;
-    server->db_in_flight++;
-    int64_t expires = (int64_t)(s->last_ms - now_ms(server)) + server->options.lifetime_ms;
-    eim_dtls_sessions_store(server->options.pool, s->key, EIM_DTLS_KEY_SIZE, s->sealed,
-                            s->sealed_len, expires, server->instance_id, s->generation, on_stored,
-                            call);
-}
-
-static void on_closed_in_db(eim_err_t err, void *ctx)
-{
-    (void)err; /* refused: another instance holds the row; failed: it expires */
-    eim_dtls_server_t *server = ctx;
-    server->db_in_flight--;
-    maybe_flush_done(server);
-}
-
-/* The session ended here: its row becomes a tombstone if this instance
- * still holds it. */
-static void db_close(eim_dtls_server_t *server, eim_dtls_session_t *s)
-{
-    if (s->generation == 0 || s->released || server->closing)
-        return; /* no row written, not ours, or no new work after close */
-    if (s->storing) {
-        s->end_row = true;
-        return;
-    }
-    server->db_in_flight++;
-    eim_dtls_sessions_close(server->options.pool, s->key, EIM_DTLS_KEY_SIZE, s->generation,
-                            on_closed_in_db, server);
-}
-
-/* Whether a record for s must wait for the database's word first. */
-static bool must_verify(const eim_dtls_session_t *s)
-{
-    return s->server->options.pool && s->generation > 0 &&
-           (s->state == STATE_PARKED || s->unverified);
-}
-
-/* The write sequence skip for a blob claimed as `generation`: every
- * generation between the blob's writer (sealed_generation) and this claim
- * resumed (or may have) from the same blob with its own gap-sized range of
- * sequence numbers. */
-static uint64_t claim_gap(uint64_t generation, uint64_t sealed_generation)
-{
-    uint64_t generations = generation - sealed_generation;
-    if (generation <= sealed_generation || generations >= (1ULL << 48) / EIM_DTLS_SEQUENCE_GAP)
-        return 1ULL << 48; /* the import refuses: the sequence space is used up */
-    return generations * EIM_DTLS_SEQUENCE_GAP;
-}
-
-static void replace_sealed(eim_dtls_session_t *s, const uint8_t *sealed, size_t len)
-{
-    free(s->sealed);
-    s->sealed = eim_malloc(len);
-    memcpy(s->sealed, sealed, len);
-    s->sealed_len = (uint16_t)len;
-}
-
-/* The database says the copy held here is current: resume it. */
-static bool resume_held(eim_dtls_session_t *s)
-{
-    eim_dtls_server_t *server = s->server;
-    s->unverified = false;
-    if (s->state != STATE_PARKED)
-        return true;
-    if (unpark(s, 0) != EIM_OK) {
-        count_drop(server, "unpark_failed");
-        session_end(s, false, false);
-        return false;
-    }
-    eim_counter_inc(server->c.resumed_memory);
-    s->dirty = true; /* written back after the first record */
-    return true;
-}
-
-/* The claim of a held (stale) copy succeeded: the candidate's state
- * replaces the copy in the same session object, so the upper layer keeps
- * its key and state. */
-static eim_dtls_session_t *adopt_candidate(eim_dtls_session_t *s, eim_dtls_session_t *c,
-                                           uint64_t generation)
-{
-    eim_dtls_server_t *server = s->server;
-    count_stale(server, "wake", "replaced");
-    if (s->ssl) {
-        wolfSSL_free(s->ssl);
-        s->ssl = NULL;
-        live_count(s, -1);
-    }
-    addr_remove(server, s);
-    s->ssl = c->ssl;
-    c->ssl = NULL;
-    wolfSSL_SetIOReadCtx(s->ssl, s);
-    wolfSSL_SetIOWriteCtx(s->ssl, s);
-    memcpy(s->peer_cid, c->peer_cid, c->peer_cid_len);
-    s->peer_cid_len = c->peer_cid_len;
-    s->listener_index = c->listener_index;
-    set_peer(s, &c->peer);
-    free(s->sealed);
-    s->sealed = c->sealed;
-    s->sealed_len = c->sealed_len;
-    c->sealed = NULL;
-    s->moved = c->moved;
-    s->generation = generation;
-    s->unverified = false;
-    s->app_seen = true;
-    go_live(s);
-    return s;
-}
-
-/* The claim of a session not held here succeeded: the candidate becomes
- * the session (it takes the server's reference). */
-static eim_dtls_session_t *install_candidate(pending_t *p, uint64_t generation)
-{
-    eim_dtls_server_t *server = p->server;
-    if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
-        drop_pending(server, p, "max_sessions");
-        return NULL;
-    }
-    eim_dtls_session_t *s = p->candidate;
-    p->candidate = NULL;
-    s->trial = false;
-    s->generation = generation;
-    cid_insert(server, s);
-    go_live(s);
-    return s;
-}
-
-/* Feeds the datagrams queued in p to its candidate, as feed() would (a new
- * address adopted only after an authenticated record). True when at least
- * one record authenticated and passed the replay window as application
- * data; that plaintext is copied into p, for delivery only once the claim
- * succeeded. Nothing is sent. */
-static bool try_records(pending_t *p)
-{
-    eim_dtls_server_t *server = p->server;
-    eim_dtls_session_t *c = p->candidate;
-    uint8_t plain[MAX_DATAGRAM + 512];
-    bool authenticated = false;
-    for (size_t i = 0; i < p->count; i++) {
-        const struct sockaddr_storage *from = &p->dgram[i].addr;
-        bool moved_from = !addr_equal(&c->peer, from);
-        if (moved_from)
-            wolfSSL_dtls_set_pending_peer(c->ssl, (void *)from,
-                                          from->ss_family == AF_INET
-                                              ? (unsigned)sizeof(struct sockaddr_in)
-                                              : (unsigned)sizeof(struct sockaddr_in6));
-        c->in = p->dgram[i].data;
-        c->in_len = p->dgram[i].len;
-        p->fed = i + 1;
-        for (;;) {
-            int n = wolfSSL_read(c->ssl, plain, (int)sizeof(plain));
-            if (n > 0) {
-                authenticated = true;
-                if (p->plain_count == PENDING_PLAIN) {
-                    count_drop(server, "lookup_queue_full");
-                    continue;
-                }
-                p->plain[p->plain_count].data = eim_malloc((size_t)n);
-                memcpy(p->plain[p->plain_count].data, plain, (size_t)n);
-                p->plain[p->plain_count].len = (size_t)n;
-                p->plain_count++;
-                continue;
-            }
-            int e = wolfSSL_get_error(c->ssl, n);
-            if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
-                break;
-            /* close_notify, an alert or a fatal error: nothing to claim for */
-            c->in = NULL;
-            memset(plain, 0, sizeof(plain));
-            return false;
-        }
-        c->in = NULL;
-        const void *peer = NULL;
-        unsigned int peer_len = 0;
-        if (moved_from && wolfSSL_dtls_get0_peer(c->ssl, &peer, &peer_len) == WOLFSSL_SUCCESS &&
-            peer && addr_equal(peer, from)) {
-            c->listener_index = (uint8_t)p->dgram[i].listener;
-            set_peer(c, from);
-            c->moved = true;
-        }
-    }
-    memset(plain, 0, sizeof(plain));
-    return authenticated;
-}
-
-static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx);
-
-/*
- * The row names another holder (row: a peek's PRESENT answer). Before
- * anything is written, the queued records are tried against the newest
- * state: imported into a candidate whose write sequence is already
- * advanced as the claim will require (generation max(row, held) + 1), fed
- * the datagrams. Only if one of them authenticates as application data is
- * the session claimed, and only if its generation is still the one read
- * (compare-and-swap, on_claimed). A forged datagram, or one replayed
- * within the blob's window, costs one read and no write, no NOTIFY, no
- * sequence range. False: dropped (counted), nothing claimed.
- */
-static bool try_claim(pending_t *p, const eim_dtls_claim_t *row)
-{
-    eim_dtls_server_t *server = p->server;
-    eim_dtls_session_t *held = p->held;
-    if (row->key_len != EIM_DTLS_KEY_SIZE || memcmp(row->key, p->cid, EIM_DTLS_CID_SIZE)) {
-        drop_pending(server, p, "unpark_failed");
-        return false;
-    }
-    uint64_t held_generation = held ? held->generation : 0;
-    p->expected = row->generation;
-    p->taken = (row->generation > held_generation ? row->generation : held_generation) + 1;
-    eim_dtls_session_t *c = session_new(server, p->dgram[0].listener);
-    p->candidate = c;
-    c->trial = true;
-    set_key(c, row->key);
-    replace_sealed(c, row->sealed, row->sealed_len);
-    c->has_cid = true;
-    c->app_seen = true;
-    c->version = 12;
-    c->state = STATE_PARKED;
-    /* the blob may be older than what a holder sent since (a crash, a
-     * write in flight): move the write sequence (and with it the CCM
-     * nonce) past every range a holder may have used */
-    if (import_sealed(c, claim_gap(p->taken, row->sealed_generation), &c->ssl) != EIM_OK) {
-        drop_pending(server, p, "unpark_failed");
-        return false;
-    }
-    if (!try_records(p)) {
-        drop_pending(server, p, "unauthenticated_claim");
-        return false;
-    }
-    server->db_in_flight++;
-    eim_dtls_sessions_claim(server->options.pool, p->cid, EIM_DTLS_CID_SIZE, row->key,
-                            EIM_DTLS_KEY_SIZE, held_generation, p->expected, server->instance_id,
-                            on_claimed, p);
-    return true;
-}
-
-/* NOTIFY from a claim or an end (possibly this instance's own). A parked
- * copy of an older generation is dropped at once (it could never be
- * resumed); a live one is checked against the database before its next
- * record. Missing a NOTIFY costs only memory: the check on wake decides. */
-static void on_claim_notify(const char *channel, const char *payload, void *ctx)
-{
-    (void)channel;
-    eim_dtls_server_t *server = ctx;
-    uint8_t cid[EIM_DTLS_SESSIONS_CID_LEN];
-    uint64_t generation = 0;
-    if (server->closing || !eim_dtls_sessions_parse_notify(payload, cid, &generation))
-        return;
-    eim_dtls_session_t *s = cid_find(server, cid);
-    /* a check in flight answers for itself (it may be this very claim) */
-    if (!s || s->generation == 0 || generation <= s->generation || s->state == STATE_CLOSED ||
-        pending_find(server, cid))
-        return;
-    if (s->state == STATE_PARKED) {
-        release(s, "notify");
-    } else if (!s->unverified) {
-        s->unverified = true;
-        count_stale(server, "notify", "recheck");
-    }
 }
 
 /* ---- limits ------------------------------------------------------------- */
 
-static bool evict_one(eim_dtls_server_t *server)
+bool eim_dtls_evict_one(eim_dtls_server_t *server)
 {
     static const int order[] = {LIST_PARKED, LIST_PARKABLE, LIST_LIVE};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         eim_dtls_session_t *victim = server->head[order[i]];
         if (victim) {
             eim_counter_inc(server->c.evicted);
-            session_end(victim, false, victim->ssl != NULL);
+            eim_dtls_session_end(victim, false, victim->ssl != NULL);
             return true;
         }
     }
     return false;
 }
 
-static size_t session_count(const eim_dtls_server_t *server)
+size_t eim_dtls_session_count(const eim_dtls_server_t *server)
 {
     size_t n = 0;
     for (int l = 0; l < LIST_COUNT; l++)
@@ -1400,10 +636,10 @@ static bool rate_allow(eim_dtls_server_t *server, const struct sockaddr_storage 
         memcpy(prefix, &((const struct sockaddr_in6 *)a)->sin6_addr, 7);
         n = 7;
     }
-    uint64_t h = hash_bytes(server->hash_seed ^ 0x5bd1e995, prefix, n);
+    uint64_t h = eim_dtls_hash_bytes(server->hash_seed ^ 0x5bd1e995, prefix, n);
     prefix_bucket_t *b = &server->prefix[h & (PREFIX_BUCKETS - 1)];
     uint32_t tag = (uint32_t)(h >> 32);
-    uint64_t now = now_ms(server);
+    uint64_t now = eim_dtls_now_ms(server);
     uint32_t cap = (uint32_t)server->options.handshake_rate_per_prefix * 1000u;
     if (b->prefix_hash != tag || b->last_ms == 0) {
         b->prefix_hash = tag;
@@ -1432,7 +668,7 @@ static void deliver(eim_dtls_session_t *s)
         if (n > 0) {
             if (!s->app_seen) {
                 s->app_seen = true;
-                touch(s);
+                eim_dtls_touch(s);
             }
             if (server->options.on_data)
                 server->options.on_data(s, plain, (size_t)n, server->options.ctx);
@@ -1442,12 +678,12 @@ static void deliver(eim_dtls_session_t *s)
         if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
             return;
         if (e == WOLFSSL_ERROR_ZERO_RETURN) {
-            session_end(s, false, false); /* close_notify */
+            eim_dtls_session_end(s, false, false); /* close_notify */
             return;
         }
         /* a bad record is dropped by wolfSSL (DTLS); anything else is fatal */
-        count_drop(server, "fatal_error");
-        session_end(s, false, false);
+        eim_dtls_count_drop(server, "fatal_error");
+        eim_dtls_session_end(s, false, false);
         return;
     }
 }
@@ -1474,7 +710,7 @@ static void handshake_step(eim_dtls_session_t *s)
         unsigned char *rx = NULL;
         bool negotiated = wolfSSL_dtls_cid_get0_rx(s->ssl, &rx) == WOLFSSL_SUCCESS && rx != NULL;
         if (!negotiated && s->has_cid) {
-            cid_remove(server, s); /* the client did not take the CID */
+            eim_dtls_cid_remove(server, s); /* the client did not take the CID */
             s->has_cid = false;
         }
         if (s->has_cid) {
@@ -1486,9 +722,9 @@ static void handshake_step(eim_dtls_session_t *s)
                 s->peer_cid_len = (uint8_t)tx;
             }
         }
-        live_count(s, +1);
+        eim_dtls_live_count(s, +1);
         eim_counter_inc(s->version == 13 ? server->c.handshakes_13 : server->c.handshakes_12);
-        touch(s);
+        eim_dtls_touch(s);
         deliver(s);
         return;
     }
@@ -1496,7 +732,7 @@ static void handshake_step(eim_dtls_session_t *s)
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
         return;
     count_handshake_failure(server, failure_reason(e));
-    session_end(s, true, false);
+    eim_dtls_session_end(s, true, false);
 }
 
 /* Feeds one datagram to an existing session. */
@@ -1505,11 +741,11 @@ static void feed(eim_dtls_session_t *s, const uint8_t *data, size_t len,
 {
     eim_dtls_server_t *server = s->server;
     eim_dtls_session_ref(s);
-    bool moved_from = !addr_equal(&s->peer, from);
+    bool moved_from = !eim_dtls_addr_equal(&s->peer, from);
     if (s->state == STATE_PARKED) {
-        if (unpark(s, 0) != EIM_OK) {
-            count_drop(server, "unpark_failed");
-            session_end(s, false, false);
+        if (eim_dtls_unpark(s, 0) != EIM_OK) {
+            eim_dtls_count_drop(server, "unpark_failed");
+            eim_dtls_session_end(s, false, false);
             goto out;
         }
         eim_counter_inc(server->c.resumed_memory);
@@ -1527,7 +763,7 @@ static void feed(eim_dtls_session_t *s, const uint8_t *data, size_t len,
     if (s->state == STATE_HANDSHAKE)
         handshake_step(s);
     else if (s->state == STATE_LIVE) {
-        s->last_ms = now_ms(server);
+        s->last_ms = eim_dtls_now_ms(server);
         deliver(s);
     }
     s->in = NULL;
@@ -1535,17 +771,17 @@ static void feed(eim_dtls_session_t *s, const uint8_t *data, size_t len,
         const void *peer = NULL;
         unsigned int peer_len = 0;
         if (wolfSSL_dtls_get0_peer(s->ssl, &peer, &peer_len) == WOLFSSL_SUCCESS && peer &&
-            addr_equal(peer, from)) {
+            eim_dtls_addr_equal(peer, from)) {
             s->listener_index = (uint8_t)listener;
-            set_peer(s, from);
+            eim_dtls_session_set_peer(s, from);
             eim_counter_inc(server->c.migrations);
         }
     }
     if (s->state == STATE_LIVE) {
-        touch(s);
+        eim_dtls_touch(s);
         /* persist after each wake (stale blobs would re-accept old records) */
-        if (s->dirty && server->options.pool && snapshot(s) == EIM_OK)
-            db_store(server, s);
+        if (s->dirty && server->options.pool && eim_dtls_snapshot(s) == EIM_OK)
+            eim_dtls_db_store(server, s);
     }
 out:
     eim_dtls_session_unref(s);
@@ -1555,11 +791,11 @@ static void promote(listener_t *l, stateless_t *st, bool raw_public_key, bool pr
                     const struct sockaddr_storage *from, socklen_t from_len)
 {
     eim_dtls_server_t *server = l->server;
-    eim_dtls_session_t *s = session_new(server, l->index);
+    eim_dtls_session_t *s = eim_dtls_session_new(server, l->index);
     uint8_t key[EIM_DTLS_KEY_SIZE];
     memcpy(key, st->cid, EIM_DTLS_CID_SIZE);
     random_bytes(server, key + EIM_DTLS_CID_SIZE, EIM_DTLS_KEY_SIZE - EIM_DTLS_CID_SIZE);
-    set_key(s, key);
+    eim_dtls_session_set_key(s, key);
     s->ssl = st->ssl;
     st->ssl = NULL;
     l->stateless[raw_public_key][previous] = NULL;
@@ -1570,12 +806,12 @@ static void promote(listener_t *l, stateless_t *st, bool raw_public_key, bool pr
     wolfSSL_SetIOWriteCtx(s->ssl, s);
     wolfSSL_dtls_set_peer(s->ssl, (void *)from, (unsigned)from_len);
     s->state = STATE_HANDSHAKE;
-    set_peer(s, from);
-    addr_insert(server, s);
+    eim_dtls_session_set_peer(s, from);
+    eim_dtls_addr_insert(server, s);
     /* DTLS 1.3 protects the client's second flight with the CID already */
     s->has_cid = true;
-    cid_insert(server, s);
-    s->last_ms = now_ms(server);
+    eim_dtls_cid_insert(server, s);
+    s->last_ms = eim_dtls_now_ms(server);
     list_append(server, s, LIST_HANDSHAKE);
     /* wolfDTLS_accept_stateless returns before the ServerHello */
     handshake_step(s);
@@ -1592,15 +828,16 @@ static void on_client_hello(listener_t *l, const uint8_t *data, size_t len,
     if (hello.has_cookie) {
         /* the expensive part starts here: apply the limits */
         if (server->list_count[LIST_HANDSHAKE] >= (size_t)server->options.max_handshakes) {
-            count_drop(server, "handshake_limit");
+            eim_dtls_count_drop(server, "handshake_limit");
             return;
         }
         if (!rate_allow(server, from)) {
-            count_drop(server, "rate_limited");
+            eim_dtls_count_drop(server, "rate_limited");
             return;
         }
-        if (session_count(server) >= (size_t)server->options.max_sessions && !evict_one(server)) {
-            count_drop(server, "max_sessions");
+        if (eim_dtls_session_count(server) >= (size_t)server->options.max_sessions &&
+            !eim_dtls_evict_one(server)) {
+            eim_dtls_count_drop(server, "max_sessions");
             return;
         }
     }
@@ -1641,273 +878,42 @@ static void on_client_hello(listener_t *l, const uint8_t *data, size_t len,
     eim_counter_inc(server->c.cookies);
 }
 
-static pending_t *pending_find(eim_dtls_server_t *server, const uint8_t *cid)
-{
-    for (pending_t *p = server->pending; p; p = p->next)
-        if (memcmp(p->cid, cid, EIM_DTLS_CID_SIZE) == 0)
-            return p;
-    return NULL;
-}
-
-static void pending_free(pending_t *p)
-{
-    for (size_t i = 0; i < p->count; i++)
-        free(p->dgram[i].data);
-    for (size_t i = 0; i < p->plain_count; i++) {
-        memset(p->plain[i].data, 0, p->plain[i].len);
-        free(p->plain[i].data);
-    }
-    eim_dtls_session_unref(p->candidate);
-    eim_dtls_session_unref(p->held);
-    free(p);
-}
-
-static void pending_unlink(eim_dtls_server_t *server, const pending_t *p)
-{
-    for (pending_t **q = &server->pending; *q; q = &(*q)->next) {
-        if (*q == p) {
-            *q = p->next;
-            server->pending_count--;
-            return;
-        }
-    }
-}
-
-static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
-                        const struct sockaddr_storage *from, socklen_t from_len);
-
-static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const char *reason)
-{
-    for (size_t i = 0; i < p->count; i++)
-        count_drop(server, reason);
-}
-
-/* The datagrams of p from the first not yet fed on, as if they arrived now. */
-static void replay_pending(eim_dtls_server_t *server, const pending_t *p)
-{
-    for (size_t i = p->fed; i < p->count; i++) {
-        listener_t *dl = &server->listeners[p->dgram[i].listener];
-        on_datagram(dl, p->dgram[i].data, p->dgram[i].len, &p->dgram[i].addr,
-                    p->dgram[i].addr.ss_family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
-                                                          : (socklen_t)sizeof(struct sockaddr_in6));
-    }
-}
-
-/*
- * The database's word on a CID (a read, nothing taken): resume the copy
- * held here, try to take the session from its holder (try_claim), or drop.
- *
- * "Still held here" comes from a plain read, not under the row lock: a
- * claim may commit right after it, exactly as one may right after a locked
- * check releases its lock, so the lock would prove nothing more. What
- * keeps a copy resumed this way safe is unchanged: it sends in its own
- * sequence range, and its writes name its generation and are refused
- * (the copy dropped) once another instance took the session.
- */
-static void on_peeked(eim_err_t err, const eim_dtls_claim_t *row, void *ctx)
-{
-    pending_t *p = ctx;
-    eim_dtls_server_t *server = p->server;
-    eim_dtls_session_t *s = p->held;
-    if (p->server_gone) {
-        pending_free(p);
-        return;
-    }
-    server->db_in_flight--;
-    if (server->closing)
-        goto unlink;
-    if (s && s->state == STATE_CLOSED) {
-        drop_pending(server, p, "session_closed"); /* ended meanwhile (eviction, expiry) */
-        goto unlink;
-    }
-    if (!s && cid_find(server, p->cid)) {
-        pending_unlink(server, p);
-        replay_pending(server, p); /* found meanwhile (a concurrent look-up) */
-        goto done;
-    }
-    if (err) {
-        /* fail closed: without the database's word a copy may be stale */
-        drop_pending(server, p, "db_error");
-        goto unlink;
-    }
-    bool absent = row->verdict == EIM_DTLS_ROW_ABSENT;
-    if (row->verdict == EIM_DTLS_ROW_OWNED || (absent && s && s->generation == 1)) {
-        /* still held here; generation 1 without a row: its first write never
-         * landed (or the row was purged), and nobody else can hold it */
-        pending_unlink(server, p);
-        if (s && resume_held(s))
-            replay_pending(server, p);
-        else if (!s)
-            drop_pending(server, p, "unknown_cid");
-        goto done;
-    }
-    if (row->verdict == EIM_DTLS_ROW_PRESENT) {
-        /* held elsewhere: the claim stays listed (later datagrams of the
-         * CID queue behind it, NOTIFYs leave the copy to it) */
-        if (try_claim(p, row))
-            return;
-        goto unlink;
-    }
-    /* ended elsewhere (tombstone), expired, or another session's CID */
-    if (s)
-        release(s, "wake");
-    drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
-unlink:
-    pending_unlink(server, p);
-done:
-    pending_free(p);
-    maybe_flush_done(server);
-}
-
-/* The answer to try_claim's compare-and-swap. Claimed: the candidate
- * becomes the session (or replaces the stale copy held here), its held
- * plaintext goes to the upper layer, the datagrams that queued meanwhile
- * follow. Anything else: candidate and datagrams dropped, nothing held
- * changes (the device retransmits and finds the new state). */
-static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx)
-{
-    pending_t *p = ctx;
-    eim_dtls_server_t *server = p->server;
-    eim_dtls_session_t *s = p->held;
-    if (p->server_gone) {
-        pending_free(p);
-        return;
-    }
-    server->db_in_flight--;
-    pending_unlink(server, p);
-    if (server->closing)
-        goto done;
-    if (s && s->state == STATE_CLOSED) {
-        drop_pending(server, p, "session_closed");
-        goto done;
-    }
-    if (err) {
-        /* the claim may have landed: then no instance holds that generation
-         * and the next authenticated record claims it again (as after a
-         * crash) */
-        drop_pending(server, p, "db_error");
-        goto done;
-    }
-    if (claim->verdict == EIM_DTLS_ROW_MOVED) {
-        drop_pending(server, p, "claim_lost"); /* another instance was first */
-        goto done;
-    }
-    if (claim->verdict != EIM_DTLS_ROW_CLAIMED) {
-        if (s)
-            release(s, "wake");
-        drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
-        goto done;
-    }
-    if (claim->generation != p->taken || (!s && cid_find(server, p->cid))) {
-        /* not the generation the gap was computed for (cannot happen with
-         * 0007's function), or the CID is in use here after all */
-        drop_pending(server, p, "unpark_failed");
-        goto done;
-    }
-    s = s ? adopt_candidate(s, p->candidate, claim->generation)
-          : install_candidate(p, claim->generation);
-    if (!s)
-        goto done;
-    eim_dtls_session_ref(s);
-    eim_counter_inc(server->c.resumed_database);
-    if (s->moved)
-        eim_counter_inc(server->c.migrations);
-    s->moved = false;
-    for (size_t i = 0; i < p->plain_count && s->state == STATE_LIVE; i++)
-        if (server->options.on_data)
-            server->options.on_data(s, p->plain[i].data, p->plain[i].len, server->options.ctx);
-    if (s->state == STATE_LIVE) {
-        touch(s);
-        /* written back (with the advanced sequence) at once: the claim
-         * took the row, and stale blobs would re-accept these records */
-        s->dirty = true;
-        if (snapshot(s) == EIM_OK)
-            db_store(server, s);
-    }
-    eim_dtls_session_unref(s);
-    replay_pending(server, p);
-done:
-    pending_free(p);
-    maybe_flush_done(server);
-}
-
-/* Queues the datagram until the database answers for its CID: a claim of a
- * session not held here (held NULL), or the check of a copy that may be
- * stale (held: a parked or unverified session of this CID). */
-static void lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *data, size_t len,
-                          const struct sockaddr_storage *from, eim_dtls_session_t *held)
-{
-    eim_dtls_server_t *server = l->server;
-    pending_t *p = pending_find(server, cid);
-    if (!p) {
-        if (server->pending_count >= PENDING_MAX) {
-            count_drop(server, "lookup_limit");
-            return;
-        }
-        p = EIM_NEW(pending_t);
-        p->server = server;
-        memcpy(p->cid, cid, EIM_DTLS_CID_SIZE);
-        p->next = server->pending;
-        server->pending = p;
-        server->pending_count++;
-        server->db_in_flight++;
-        if (held) {
-            p->held = eim_dtls_session_ref(held);
-            eim_dtls_sessions_peek(server->options.pool, cid, EIM_DTLS_CID_SIZE, held->key,
-                                   EIM_DTLS_KEY_SIZE, held->generation, on_peeked, p);
-        } else {
-            eim_dtls_sessions_peek(server->options.pool, cid, EIM_DTLS_CID_SIZE, NULL, 0, 0,
-                                   on_peeked, p);
-        }
-    }
-    if (p->count >= PENDING_DGRAMS) {
-        count_drop(server, "lookup_queue_full");
-        return;
-    }
-    p->dgram[p->count].data = eim_malloc(len);
-    memcpy(p->dgram[p->count].data, data, len);
-    p->dgram[p->count].len = len;
-    p->dgram[p->count].addr = *from;
-    p->dgram[p->count].listener = l->index;
-    p->count++;
-}
-
 /* A datagram for a session held here; a copy that may be stale waits for
  * the database first. */
 static void to_session(listener_t *l, eim_dtls_session_t *s, const uint8_t *data, size_t len,
                        const struct sockaddr_storage *from)
 {
-    if (must_verify(s))
-        lookup_parked(l, s->key, data, len, from, s);
+    if (eim_dtls_must_verify(s))
+        eim_dtls_lookup_parked(l, s->key, data, len, from, s);
     else
         feed(s, data, len, from, l->index);
 }
 
-static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
-                        const struct sockaddr_storage *from, socklen_t from_len)
+void eim_dtls_on_datagram(listener_t *l, const uint8_t *data, size_t len,
+                          const struct sockaddr_storage *from, socklen_t from_len)
 {
     eim_dtls_server_t *server = l->server;
     eim_dtls_record_t record;
     eim_dtls_record_parse(data, len, EIM_DTLS_CID_SIZE, &record);
     if (record.kind == EIM_DTLS_RECORD_INVALID) {
-        count_drop(server, "malformed");
+        eim_dtls_count_drop(server, "malformed");
         return;
     }
     if (record.cid) {
-        eim_dtls_session_t *s = cid_find(server, record.cid);
+        eim_dtls_session_t *s = eim_dtls_cid_find(server, record.cid);
         if (s) {
             to_session(l, s, data, len, from);
             return;
         }
         if (server->options.pool && record.kind == EIM_DTLS_RECORD_CID12 &&
             server->park_supported) {
-            lookup_parked(l, record.cid, data, len, from, NULL);
+            eim_dtls_lookup_parked(l, record.cid, data, len, from, NULL);
             return;
         }
-        count_drop(server, "unknown_cid");
+        eim_dtls_count_drop(server, "unknown_cid");
         return;
     }
-    eim_dtls_session_t *s = addr_find(server, from);
+    eim_dtls_session_t *s = eim_dtls_addr_find(server, from);
     if (record.client_hello && (!s || s->state != STATE_HANDSHAKE)) {
         on_client_hello(l, data, len, from, from_len);
         return;
@@ -1916,7 +922,7 @@ static void on_datagram(listener_t *l, const uint8_t *data, size_t len,
         to_session(l, s, data, len, from);
         return;
     }
-    count_drop(server, "no_session");
+    eim_dtls_count_drop(server, "no_session");
 }
 
 /* ---- libuv plumbing ----------------------------------------------------- */
@@ -1940,11 +946,11 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     if (nread <= 0 || !addr)
         return;
     if (!l->server->accepting) {
-        count_drop(l->server, "stopped");
+        eim_dtls_count_drop(l->server, "stopped");
         return;
     }
     if (flags & UV_UDP_PARTIAL || nread > MAX_DATAGRAM + 512) {
-        count_drop(l->server, "oversized");
+        eim_dtls_count_drop(l->server, "oversized");
         return;
     }
     struct sockaddr_storage from;
@@ -1953,29 +959,29 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
         return;
     if (flags & UV_UDP_MMSG_CHUNK)
         eim_udp_tx_hold(l->tx);
-    on_datagram(l, (const uint8_t *)buf->base, (size_t)nread, &from, from_len);
+    eim_dtls_on_datagram(l, (const uint8_t *)buf->base, (size_t)nread, &from, from_len);
 }
 
 static void on_tick(uv_timer_t *timer)
 {
     eim_dtls_server_t *server = timer->data;
-    uint64_t now = now_ms(server);
+    uint64_t now = eim_dtls_now_ms(server);
     const eim_dtls_server_options_t *o = &server->options;
     eim_dtls_session_t *s;
     while ((s = server->head[LIST_HANDSHAKE]) &&
            now - s->last_ms >= (uint64_t)o->handshake_timeout_ms) {
         count_handshake_failure(server, "timeout");
-        session_end(s, true, false);
+        eim_dtls_session_end(s, true, false);
     }
     while ((s = server->head[LIST_PARKABLE]) && now - s->last_ms >= (uint64_t)o->park_after_ms)
         park(s);
     while ((s = server->head[LIST_LIVE]) && now - s->last_ms >= (uint64_t)o->lifetime_ms) {
         eim_counter_inc(server->c.expired);
-        session_end(s, false, true);
+        eim_dtls_session_end(s, false, true);
     }
     while ((s = server->head[LIST_PARKED]) && now - s->last_ms >= (uint64_t)o->lifetime_ms) {
         eim_counter_inc(server->c.expired);
-        session_end(s, false, false);
+        eim_dtls_session_end(s, false, false);
     }
     /* rows of sessions no instance holds any more, bounded per round */
     if (o->pool && ++server->ticks % PURGE_TICKS == 0)
@@ -2033,10 +1039,10 @@ static void on_handle_closed(uv_handle_t *handle)
     /* writes still in flight (a shutdown past its deadline) answer later,
      * even if only with the pool's failure: the last one frees */
     if (server->db_in_flight == 0)
-        server_free(server);
+        eim_dtls_server_free(server);
 }
 
-static void server_free(eim_dtls_server_t *server)
+void eim_dtls_server_free(eim_dtls_server_t *server)
 {
     for (size_t i = 0; i < server->listener_count; i++) {
         free(server->listeners[i].rx);
@@ -2087,16 +1093,15 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
     }
     random_bytes(server, (uint8_t *)&server->hash_seed, sizeof(server->hash_seed));
     random_bytes(server, server->cookie_secret[0], COOKIE_SECRET);
-    uint8_t park_key[32];
+    uint8_t park_key[EIM_PARK_BLOB_KEY_SIZE];
     if (options->park_key)
         memcpy(park_key, options->park_key, sizeof(park_key));
     else
         random_bytes(server, park_key, sizeof(park_key));
-    wc_AesInit(&server->seal, NULL, INVALID_DEVID);
-    int rc = wc_AesGcmSetKey(&server->seal, park_key, sizeof(park_key));
+    eim_err_t key_err = eim_park_blob_key_init(&server->seal, park_key);
     memset(park_key, 0, sizeof(park_key));
     server->import_ctx = wolfSSL_CTX_new(wolfDTLSv1_2_server_method()); /* trap 3 */
-    if (rc != 0 || !server->import_ctx) {
+    if (key_err != EIM_OK || !server->import_ctx) {
         snprintf(error, error_size, "cannot set up the DTLS park key or import context");
         err = EIM_ERR_CRYPTO;
         goto out;
@@ -2104,7 +1109,7 @@ eim_err_t eim_dtls_server_start(uv_loop_t *loop, const eim_dtls_server_options_t
     register_metrics(server);
     if (options->pool && options->claim_notifications)
         server->listening = eim_pg_pool_listen(options->pool, EIM_DTLS_SESSIONS_CHANNEL,
-                                               on_claim_notify, NULL, server) == EIM_OK;
+                                               eim_dtls_on_claim_notify, NULL, server) == EIM_OK;
 
     for (size_t i = 0; i < options->listen_count; i++) {
         listener_t *l = &server->listeners[i];
@@ -2174,7 +1179,7 @@ void eim_dtls_server_flush(eim_dtls_server_t *server, void (*done)(void *ctx), v
     if (server->options.pool)
         for (s = server->head[LIST_PARKED]; s; s = s->next)
             if (s->dirty)
-                db_store(server, s);
+                eim_dtls_db_store(server, s);
     server->flush_done = done;
     server->flush_ctx = ctx;
     if (done && server->db_in_flight == 0) {
@@ -2198,7 +1203,7 @@ void eim_dtls_server_close(eim_dtls_server_t *server)
     server->flush_done = NULL;
     for (int l = 0; l < LIST_COUNT; l++)
         while (server->head[l])
-            session_end(server->head[l], true, server->head[l]->ssl != NULL);
+            eim_dtls_session_end(server->head[l], true, server->head[l]->ssl != NULL);
     /* pending look-ups free themselves when the pool answers */
     for (pending_t *p = server->pending, *next; p; p = next) {
         next = p->next;
@@ -2256,8 +1261,8 @@ eim_err_t eim_dtls_send(eim_dtls_session_t *session, const uint8_t *data, size_t
         /* sending cannot wait for the database: the copy's own sequence
          * range keeps its nonces unique even if another instance claimed
          * the session meanwhile; the next record it receives is checked */
-        session->unverified = must_verify(session);
-        if (unpark(session, 0) != EIM_OK)
+        session->unverified = eim_dtls_must_verify(session);
+        if (eim_dtls_unpark(session, 0) != EIM_OK)
             return EIM_ERR_CRYPTO;
         eim_counter_inc(session->server->c.resumed_memory);
         session->dirty = true;
@@ -2267,7 +1272,7 @@ eim_err_t eim_dtls_send(eim_dtls_session_t *session, const uint8_t *data, size_t
     int rc = wolfSSL_write(session->ssl, data, (int)len);
     if (rc != (int)len)
         return EIM_ERR_IO;
-    touch(session);
+    eim_dtls_touch(session);
     return EIM_OK;
 }
 
@@ -2283,7 +1288,7 @@ size_t eim_dtls_session_max_payload(const eim_dtls_session_t *session)
 
 void eim_dtls_session_close(eim_dtls_session_t *session)
 {
-    session_end(session, false, session->ssl != NULL);
+    eim_dtls_session_end(session, false, session->ssl != NULL);
 }
 
 eim_dtls_session_t *eim_dtls_session_ref(eim_dtls_session_t *session)

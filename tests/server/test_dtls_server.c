@@ -36,16 +36,13 @@
 
 #include "proto/base/memory.h"
 #include "proto/base/metrics.h"
-#include "server/config.h"
 #include "server/dtls/dtls_server.h"
-#include "server/keygen.h"
 #include "server/tls/tls_context.h"
 #include "storage/migrations.h"
 #include "storage/pg_pool.h"
+#include "tests/server/test_keys.h"
 #include "tests/support/support.h"
 
-static char keys_dir[64];
-static char ca_path[128], chain_path[128], key_path[128], rpk_path[128];
 static const uint8_t park_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 
 typedef struct {
@@ -160,16 +157,7 @@ static int fixture_setup_with(void **state, eim_tls_transport_t transport)
     fixture_t *f = EIM_NEW(fixture_t);
     uv_loop_init(&f->loop);
     f->metrics = eim_metrics_new();
-    eim_tls_context_options_t to = {
-        .transport = transport,
-        .certificate_chain = chain_path,
-        .private_key = key_path,
-        .raw_public_key = rpk_path,
-        .ticket_rotation_ms = 3600000,
-    };
-    char error[256];
-    if (eim_tls_context_new(&f->loop, &to, &f->tls, error, sizeof(error)) != EIM_OK)
-        fail_msg("tls context: %s", error);
+    f->tls = test_keys_tls_context(&f->loop, transport);
     *state = f;
     return 0;
 }
@@ -379,7 +367,8 @@ static client_t *client_new(int port, const client_options_t *o)
                          WOLFSSL_SUCCESS);
         wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_NONE, NULL); /* the IPA pins the SPKI */
     } else {
-        assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, ca_path, NULL), WOLFSSL_SUCCESS);
+        assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, test_keys.ca, NULL),
+                         WOLFSSL_SUCCESS);
         wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_PEER, NULL);
     }
     c->ssl = wolfSSL_new(c->ctx);
@@ -1367,41 +1356,6 @@ static void test_limits_and_eviction(void **state)
     client_free(e);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(keys_dir, sizeof(keys_dir), "/tmp/eimd-dtls-XXXXXX");
-    assert_non_null(mkdtemp(keys_dir));
-    eim_config_t cfg;
-    eim_config_defaults(&cfg);
-    const char *names[] = {"signing.key.pem", "ca.pem",      "ca.key.pem",
-                           "chain.pem",       "tls.key.pem", "tls.spki.der"};
-    char **slots[] = {&cfg.keys.signing_key,     &cfg.keys.tls_ca_certificate,
-                      &cfg.keys.tls_ca_key,      &cfg.keys.tls_certificate_chain,
-                      &cfg.keys.tls_private_key, &cfg.keys.tls_raw_public_key};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        free(*slots[i]);
-        *slots[i] = eim_sprintf("%s/%s", keys_dir, names[i]);
-    }
-    assert_int_equal(eim_keygen(&cfg), 0);
-    snprintf(ca_path, sizeof(ca_path), "%s", cfg.keys.tls_ca_certificate);
-    snprintf(chain_path, sizeof(chain_path), "%s", cfg.keys.tls_certificate_chain);
-    snprintf(key_path, sizeof(key_path), "%s", cfg.keys.tls_private_key);
-    snprintf(rpk_path, sizeof(rpk_path), "%s", cfg.keys.tls_raw_public_key);
-    eim_config_free(&cfg);
-    wolfSSL_Init();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char *argv[] = {"/bin/rm", "-rf", keys_dir, NULL};
-    test_wait(test_spawn(argv, NULL, NULL), 5000);
-    wolfSSL_Cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1436,5 +1390,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wake_fails_closed, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_eviction, fixture_setup, fixture_teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_keys_group_setup, test_keys_group_teardown);
 }

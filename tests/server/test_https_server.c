@@ -31,16 +31,12 @@
 #include <wolfssl/ssl.h>
 
 #include "proto/base/memory.h"
-#include "server/config.h"
 #include "server/http/http_server.h"
-#include "server/keygen.h"
 #include "server/tls/tls_context.h"
+#include "tests/server/test_keys.h"
 #include "tests/support/support.h"
 
 #define HANDSHAKE_TIMEOUT_MS 400
-
-static char keys_dir[64];
-static char ca_path[128], chain_path[128], key_path[128], rpk_path[128];
 
 typedef struct {
     uv_loop_t loop;
@@ -91,56 +87,13 @@ static void run_loop(void *arg)
     uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(keys_dir, sizeof(keys_dir), "/tmp/eimd-https-XXXXXX");
-    assert_non_null(mkdtemp(keys_dir));
-    eim_config_t cfg;
-    eim_config_defaults(&cfg);
-    const char *names[] = {"signing.key.pem", "ca.pem",      "ca.key.pem",
-                           "chain.pem",       "tls.key.pem", "tls.spki.der"};
-    char **slots[] = {&cfg.keys.signing_key,     &cfg.keys.tls_ca_certificate,
-                      &cfg.keys.tls_ca_key,      &cfg.keys.tls_certificate_chain,
-                      &cfg.keys.tls_private_key, &cfg.keys.tls_raw_public_key};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        free(*slots[i]);
-        *slots[i] = eim_sprintf("%s/%s", keys_dir, names[i]);
-    }
-    assert_int_equal(eim_keygen(&cfg), 0);
-    snprintf(ca_path, sizeof(ca_path), "%s", cfg.keys.tls_ca_certificate);
-    snprintf(chain_path, sizeof(chain_path), "%s", cfg.keys.tls_certificate_chain);
-    snprintf(key_path, sizeof(key_path), "%s", cfg.keys.tls_private_key);
-    snprintf(rpk_path, sizeof(rpk_path), "%s", cfg.keys.tls_raw_public_key);
-    eim_config_free(&cfg);
-    wolfSSL_Init();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char *argv[] = {"/bin/rm", "-rf", keys_dir, NULL};
-    test_wait(test_spawn(argv, NULL, NULL), 5000);
-    wolfSSL_Cleanup();
-    return 0;
-}
-
 static int setup(void **state)
 {
     fixture_t *f = EIM_NEW(fixture_t);
     uv_loop_init(&f->loop);
     f->metrics = eim_metrics_new();
     f->port = test_free_port();
-    eim_tls_context_options_t tls_options = {
-        .certificate_chain = chain_path,
-        .private_key = key_path,
-        .raw_public_key = rpk_path,
-        .ticket_rotation_ms = 3600000,
-    };
-    char error[256];
-    if (eim_tls_context_new(&f->loop, &tls_options, &f->tls, error, sizeof(error)) != EIM_OK)
-        fail_msg("TLS context: %s", error);
+    f->tls = test_keys_tls_context(&f->loop, EIM_TLS_STREAM);
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", f->port);
     eim_http_server_options_t options = {
@@ -181,7 +134,7 @@ static int teardown(void **state)
 static int run(char *const argv[], char **output)
 {
     char log_path[96];
-    snprintf(log_path, sizeof(log_path), "%s/run.log", keys_dir);
+    snprintf(log_path, sizeof(log_path), "%s/run.log", test_keys.dir);
     unlink(log_path);
     int rc = test_wait(test_spawn(argv, NULL, log_path), 20000);
     *output = test_read_file(log_path);
@@ -213,7 +166,8 @@ static void expect_contains(const char *text, const char *needle)
 static long metric(fixture_t *f, const char *series)
 {
     char *out;
-    int rc = run_shell(&out, "curl -s --cacert %s https://localhost:%d/metrics", ca_path, f->port);
+    int rc =
+        run_shell(&out, "curl -s --cacert %s https://localhost:%d/metrics", test_keys.ca, f->port);
     assert_int_equal(rc, 0);
     long value = 0;
     const char *line = strstr(out, series);
@@ -229,7 +183,7 @@ static void curl_keep_alive(fixture_t *f, const char *version_args, const char *
     char *out;
     int rc =
         run_shell(&out, "curl -sv %s --cacert %s https://localhost:%d/one https://localhost:%d/two",
-                  version_args, ca_path, f->port, f->port);
+                  version_args, test_keys.ca, f->port, f->port);
     if (rc != 0)
         fail_msg("curl failed (%d):\n%s", rc, out);
     expect_contains(out, expect_session);
@@ -259,7 +213,7 @@ static void test_curl_wrong_host_refused(void **state)
     int rc = run_shell(&out,
                        "curl -sv --cacert %s --resolve wrong.example:%d:127.0.0.1 "
                        "https://wrong.example:%d/",
-                       ca_path, f->port, f->port);
+                       test_keys.ca, f->port, f->port);
     assert_int_not_equal(rc, 0);
     free(out);
 }
@@ -273,7 +227,7 @@ static void curl_resumption(fixture_t *f, const char *version_args)
     int rc = run_shell(&out,
                        "curl -sv %s --cacert %s -H 'Connection: close' https://localhost:%d/one "
                        "https://localhost:%d/two",
-                       version_args, ca_path, f->port, f->port);
+                       version_args, test_keys.ca, f->port, f->port);
     if (rc != 0)
         fail_msg("curl failed (%d):\n%s", rc, out);
     expect_contains(out, "hello GET /two");
@@ -300,7 +254,7 @@ static int s_client(fixture_t *f, const char *args, char **out)
     return run_shell(out,
                      "openssl s_client -connect 127.0.0.1:%d -servername localhost -CAfile %s "
                      "-verify_return_error %s </dev/null",
-                     f->port, ca_path, args);
+                     f->port, test_keys.ca, args);
 }
 
 static void test_openssl_suites(void **state)
@@ -429,11 +383,11 @@ static void test_openssl_session_file(void **state)
 {
     fixture_t *f = *state;
     char args[256], *out;
-    snprintf(args, sizeof(args), "-tls1_2 -sess_out %s/session.pem", keys_dir);
+    snprintf(args, sizeof(args), "-tls1_2 -sess_out %s/session.pem", test_keys.dir);
     assert_int_equal(s_client(f, args, &out), 0);
     expect_contains(out, "New, TLSv1.2");
     free(out);
-    snprintf(args, sizeof(args), "-tls1_2 -sess_in %s/session.pem", keys_dir);
+    snprintf(args, sizeof(args), "-tls1_2 -sess_in %s/session.pem", test_keys.dir);
     assert_int_equal(s_client(f, args, &out), 0);
     expect_contains(out, "Reused, TLSv1.2");
     free(out);
@@ -455,7 +409,7 @@ static void test_sni_optional(void **state)
     int rc = run_shell(&out,
                        "openssl s_client -connect 127.0.0.1:%d -noservername -CAfile %s "
                        "-verify_return_error </dev/null",
-                       f->port, ca_path);
+                       f->port, test_keys.ca);
     assert_int_equal(rc, 0);
     expect_contains(out, "Verify return code: 0 (ok)");
     free(out);
@@ -491,7 +445,8 @@ static void expect_rejected_then_healthy(fixture_t *f, const void *bytes, size_t
     close(fd);
     char *out;
     assert_int_equal(
-        run_shell(&out, "curl -s --cacert %s https://localhost:%d/after", ca_path, f->port), 0);
+        run_shell(&out, "curl -s --cacert %s https://localhost:%d/after", test_keys.ca, f->port),
+        0);
     expect_contains(out, "hello GET /after");
     free(out);
     assert_int_equal(metric(f, series), 1);
@@ -595,7 +550,7 @@ static int capture_send(WOLFSSL *ssl, char *buf, int size, void *user)
 
 static void rpk_client(fixture_t *f, WOLFSSL_METHOD *method)
 {
-    FILE *file = fopen(rpk_path, "rb");
+    FILE *file = fopen(test_keys.raw_public_key, "rb");
     assert_non_null(file);
     expected_spki_len = fread(expected_spki, 1, sizeof(expected_spki), file);
     fclose(file);
@@ -690,5 +645,5 @@ int main(void)
     };
     /* peers that hang up must not kill the process (eimd does the same) */
     signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_keys_group_setup, test_keys_group_teardown);
 }

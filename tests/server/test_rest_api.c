@@ -24,9 +24,8 @@
 #include <cmocka.h>
 
 #include "proto/base/memory.h"
-#include "server/config.h"
-#include "server/keygen.h"
 #include "storage/migrations.h"
+#include "tests/server/test_keys.h"
 #include "tests/support/support.h"
 
 #define EIM_ID "eim.rest.test"
@@ -103,21 +102,9 @@ static int setup(void **state)
                      EIM_OK);
     free(test_pg_query_value(dsn, "INSERT INTO eim_identities (eim_id, signing_key_ref) "
                                   "VALUES ('" EIM_ID "', 'test') RETURNING eim_id"));
-    snprintf(dir, sizeof(dir), "/tmp/eimd-rest-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    eim_config_t cfg;
-    eim_config_defaults(&cfg);
-    const char *names[] = {"signing.key.pem", "ca.pem",      "ca.key.pem",
-                           "chain.pem",       "tls.key.pem", "tls.spki.der"};
-    char **slots[] = {&cfg.keys.signing_key,     &cfg.keys.tls_ca_certificate,
-                      &cfg.keys.tls_ca_key,      &cfg.keys.tls_certificate_chain,
-                      &cfg.keys.tls_private_key, &cfg.keys.tls_raw_public_key};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        free(*slots[i]);
-        *slots[i] = eim_sprintf("%s/%s", dir, names[i]);
-    }
-    assert_int_equal(eim_keygen(&cfg), 0);
-    eim_config_free(&cfg);
+    test_keys_t keys;
+    test_keys_generate(&keys, "rest");
+    snprintf(dir, sizeof(dir), "%s", keys.dir);
     make_key("acme", "rw", key_rw, sizeof(key_rw));
     make_key("acme", "ro", key_ro, sizeof(key_ro));
     make_key("globex", "rw", key_other, sizeof(key_other));
