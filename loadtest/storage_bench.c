@@ -201,7 +201,9 @@ static void cycle_next(cycle_t *c)
         eid_of(c->next_device, c->eid);
         c->next_device += concurrency;
         outstanding++;
-        if (eim_queue_next_package(queue, c->eid, on_package, c) == EIM_QUEUE_POLL_ASYNC)
+        uint8_t eid[EIM_EID_LEN];
+        eim_eid_parse(c->eid, eid);
+        if (eim_queue_next_package(queue, eid, on_package, c) == EIM_QUEUE_POLL_ASYNC)
             return;
         outstanding--;
     }
@@ -332,14 +334,17 @@ int main(int argc, char **argv)
     double cycles_s = (double)completed / (now_s() - t0);
 
     /* 5. polls from devices with nothing pending (answered from memory); the
-     * EIDs arrive as text from the wire, so they are formatted beforehand */
-    for (long i = 0; i < DEVICES; i++)
+     * EIDs arrive as 16 bytes from the wire, so they are made beforehand */
+    static uint8_t idle[DEVICES][EIM_EID_LEN];
+    for (long i = 0; i < DEVICES; i++) {
         eid_of(200000 + i, eids[i]);
+        eim_eid_parse(eids[i], idle[i]);
+    }
     long nothing = 0, asked_db = 0;
     t0 = now_s();
     double t1 = t0;
     for (long i = 0; t1 - t0 < 1.0; i++) {
-        if (eim_queue_next_package(queue, eids[i % DEVICES], NULL, NULL) == EIM_QUEUE_POLL_NOTHING)
+        if (eim_queue_next_package(queue, idle[i % DEVICES], NULL, NULL) == EIM_QUEUE_POLL_NOTHING)
             nothing++;
         else
             asked_db++;

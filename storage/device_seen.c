@@ -15,10 +15,11 @@
 #include "proto/base/memory.h"
 
 typedef struct {
-    char eid[33];
+    uint8_t eid[EIM_EID_LEN];
+    uint8_t rplmn[EIM_DEVICE_SEEN_RPLMN_LEN];
+    bool has_rplmn; /* false: unknown, the stored one stays */
     char transport[6];
     char address[EIM_DEVICE_SEEN_ADDRESS_MAX + 1];
-    char rplmn[7];  /* "" = unknown */
     double seen_at; /* seconds since the epoch */
 } seen_entry_t;
 
@@ -45,23 +46,12 @@ typedef struct {
     void *ctx;
 } flush_req_t;
 
-static uint64_t eid_hash(const char *eid)
+static uint64_t eid_hash(const uint8_t eid[EIM_EID_LEN])
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (int i = 0; i < 32; i++)
-        h = (h ^ (uint8_t)eid[i]) * 1099511628211ull;
+    for (int i = 0; i < EIM_EID_LEN; i++)
+        h = (h ^ eid[i]) * 1099511628211ull;
     return h;
-}
-
-static bool valid_hex(const char *s, size_t len)
-{
-    if (!s || strlen(s) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F') ||
-              (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
 }
 
 static void on_timer(uv_timer_t *timer)
@@ -111,22 +101,17 @@ eim_device_seen_t *eim_device_seen_start(const eim_device_seen_options_t *option
     return seen;
 }
 
-bool eim_device_seen_note(eim_device_seen_t *seen, const char *eid, const char *transport,
-                          const char *address, const char *rplmn)
+bool eim_device_seen_note(eim_device_seen_t *seen, const uint8_t eid[EIM_EID_LEN],
+                          const char *transport, const char *address, const uint8_t *rplmn)
 {
-    if (!seen || seen->closing || !valid_hex(eid, 32) || !transport ||
-        (strcmp(transport, "https") != 0 && strcmp(transport, "coaps") != 0) ||
-        (rplmn && !valid_hex(rplmn, 6)))
+    if (!seen || seen->closing || !eid || !transport ||
+        (strcmp(transport, "https") != 0 && strcmp(transport, "coaps") != 0))
         return false;
-    char upper[33];
-    for (int i = 0; i < 32; i++)
-        upper[i] = (char)(eid[i] >= 'a' ? eid[i] - 32 : eid[i]);
-    upper[32] = '\0';
-    size_t slot = (size_t)eid_hash(upper) & seen->index_mask;
+    size_t slot = (size_t)eid_hash(eid) & seen->index_mask;
     seen_entry_t *e = NULL;
     while (seen->index[slot] >= 0) {
         seen_entry_t *c = &seen->entries[seen->index[slot]];
-        if (memcmp(c->eid, upper, 32) == 0) {
+        if (memcmp(c->eid, eid, EIM_EID_LEN) == 0) {
             e = c;
             break;
         }
@@ -140,13 +125,15 @@ bool eim_device_seen_note(eim_device_seen_t *seen, const char *eid, const char *
         }
         seen->index[slot] = (int32_t)seen->count;
         e = &seen->entries[seen->count++];
-        memcpy(e->eid, upper, 33);
-        e->rplmn[0] = '\0';
+        memcpy(e->eid, eid, EIM_EID_LEN);
+        e->has_rplmn = false;
     }
     eim_strlcpy(e->transport, transport, sizeof(e->transport));
     eim_strlcpy(e->address, address ? address : "", sizeof(e->address));
-    if (rplmn)
-        eim_strlcpy(e->rplmn, rplmn, sizeof(e->rplmn));
+    if (rplmn) {
+        memcpy(e->rplmn, rplmn, EIM_DEVICE_SEEN_RPLMN_LEN);
+        e->has_rplmn = true;
+    }
     uv_timeval64_t now;
     uv_gettimeofday(&now);
     e->seen_at = (double)now.tv_sec + (double)now.tv_usec / 1e6;
@@ -218,12 +205,14 @@ void eim_device_seen_flush(eim_device_seen_t *seen,
     }
     for (size_t i = 0; i < seen->count; i++) {
         seen_entry_t *e = &seen->entries[i];
-        char t[32];
+        char t[32], eid[2 * EIM_EID_LEN + 1], rplmn[2 * EIM_DEVICE_SEEN_RPLMN_LEN + 1];
         snprintf(t, sizeof(t), "%.6f", e->seen_at);
-        array_elem(&a[0], e->eid, i == 0);
+        eim_eid_format(e->eid, eid);
+        snprintf(rplmn, sizeof(rplmn), "%02X%02X%02X", e->rplmn[0], e->rplmn[1], e->rplmn[2]);
+        array_elem(&a[0], eid, i == 0);
         array_elem(&a[1], e->transport, i == 0);
         array_elem(&a[2], e->address, i == 0);
-        array_elem(&a[3], e->rplmn[0] ? e->rplmn : NULL, i == 0);
+        array_elem(&a[3], e->has_rplmn ? rplmn : NULL, i == 0);
         array_elem(&a[4], t, i == 0);
     }
     for (int i = 0; i < 5; i++) {

@@ -23,9 +23,11 @@
 #include <uv.h>
 
 #include "proto/base/metrics.h"
+#include "storage/pending_set.h"
 #include "storage/pg_pool.h"
 
 #define EIM_DEVICE_SEEN_ADDRESS_MAX  63 /* bytes of peer address text kept */
+#define EIM_DEVICE_SEEN_RPLMN_LEN    3  /* MCC/MNC as in GetEimPackageRequest (SGP.32) */
 #define EIM_DEVICE_SEEN_MAX_CAPACITY (1u << 20)
 
 typedef struct eim_device_seen eim_device_seen_t;
@@ -40,12 +42,13 @@ typedef struct {
 
 eim_device_seen_t *eim_device_seen_start(const eim_device_seen_options_t *options);
 
-/* Records a sighting in memory (never touches PostgreSQL). eid: 32 hex
- * digits; transport "https" or "coaps"; address: peer text (truncated);
- * rplmn: 6 hex digits or NULL (keeps the stored one). Returns false when
- * the sighting was dropped (invalid input or table full). */
-bool eim_device_seen_note(eim_device_seen_t *seen, const char *eid, const char *transport,
-                          const char *address, const char *rplmn);
+/* Records a sighting in memory (never touches PostgreSQL; the EID and
+ * rPLMN are formatted only when the table is flushed). eid: the 16 bytes;
+ * transport "https" or "coaps"; address: peer text (truncated); rplmn: 3
+ * bytes or NULL (keeps the stored one). Returns false when the sighting was
+ * dropped (invalid input or table full). */
+bool eim_device_seen_note(eim_device_seen_t *seen, const uint8_t eid[EIM_EID_LEN],
+                          const char *transport, const char *address, const uint8_t *rplmn);
 
 /* Flushes now (one UPDATE); done (optional) gets the rows written. A flush
  * already running makes this a no-op reporting 0. */

@@ -1051,15 +1051,12 @@ static void poll_read(poll_t *p)
     batch_add(p->queue, BATCH_READ, &p->item);
 }
 
-eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const char *eid,
+eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const uint8_t eid[EIM_EID_LEN],
                                         eim_queue_package_cb cb, void *ctx)
 {
-    uint8_t bin[EIM_EID_LEN];
-    if (!eim_eid_parse(eid, bin))
-        return EIM_QUEUE_POLL_INVALID;
     if (queue->pending_known) {
         uint64_t not_before = 0;
-        if (!eim_pending_set_find(queue->pending, bin, NULL, &not_before) ||
+        if (!eim_pending_set_find(queue->pending, eid, NULL, &not_before) ||
             not_before > uv_now(queue->loop)) {
             eim_counter_inc(queue->m_polls_memory);
             return EIM_QUEUE_POLL_NOTHING;
@@ -1070,8 +1067,8 @@ eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const char *eid,
     p->queue = queue;
     p->cb = cb;
     p->ctx = ctx;
-    memcpy(p->eid_bin, bin, sizeof(bin));
-    eim_eid_format(bin, p->eid);
+    memcpy(p->eid_bin, eid, EIM_EID_LEN);
+    eim_eid_format(eid, p->eid);
     eim_buf_init(&p->package, EIM_QUEUE_PACKAGE_MAX);
     poll_read(p);
     return EIM_QUEUE_POLL_ASYNC;

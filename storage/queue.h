@@ -43,6 +43,7 @@
 #include "proto/base/memory.h"
 #include "proto/base/metrics.h"
 #include "storage/op_state.h"
+#include "storage/pending_set.h"
 #include "storage/pg_pool.h"
 
 typedef struct eim_queue eim_queue_t;
@@ -144,10 +145,11 @@ typedef void (*eim_queue_package_cb)(eim_err_t err, const eim_queue_package_t *p
 typedef enum {
     EIM_QUEUE_POLL_NOTHING = 0, /* answered from memory: nothing queued; cb not called */
     EIM_QUEUE_POLL_ASYNC,       /* cb will be called */
-    EIM_QUEUE_POLL_INVALID,     /* eid is not 32 hex digits; cb not called */
 } eim_queue_poll_t;
 
-eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const char *eid,
+/* eid: the 16 bytes of the EID as they arrive from the wire (the poll path
+ * never formats it unless it has to ask PostgreSQL). */
+eim_queue_poll_t eim_queue_next_package(eim_queue_t *queue, const uint8_t eid[EIM_EID_LEN],
                                         eim_queue_package_cb cb, void *ctx);
 
 /* ---- results (signature already verified by the caller) ---- */

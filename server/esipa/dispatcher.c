@@ -281,22 +281,6 @@ static eim_err_t decode_request(const eim_esipa_request_t *request, const uint8_
     return err;
 }
 
-/* Upper-case hex of n bytes into out[2n + 1] (the poll path: no printf). */
-static void hex_upper(const uint8_t *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void eid_hex(eim_span_t eid, char out[33])
-{
-    hex_upper(eid.ptr, 16, out);
-}
-
 /* ---- GetEimPackage ------------------------------------------------------- */
 
 typedef struct {
@@ -304,8 +288,7 @@ typedef struct {
     eim_esipa_binding_t binding;
     eim_esipa_reply_cb cb;
     void *ctx;
-    char eid[33];
-    bool state_change;
+    uint8_t eid[EIM_EID_LEN];
 } poll_req_t;
 
 static void poll_finish(poll_req_t *p)
@@ -374,23 +357,22 @@ static void on_package(eim_err_t err, const eim_queue_package_t *pkg, void *ctx)
 
 static void ask_queue(poll_req_t *p)
 {
-    eim_queue_poll_t r = eim_queue_next_package(p->d->options.queue, p->eid, on_package, p);
-    if (r == EIM_QUEUE_POLL_ASYNC)
+    if (eim_queue_next_package(p->d->options.queue, p->eid, on_package, p) == EIM_QUEUE_POLL_ASYNC)
         return;
-    reply_package_error(p->d, p->binding,
-                        r == EIM_QUEUE_POLL_NOTHING ? EIM_ESIPA_PACKAGE_ERROR_NO_PACKAGE_AVAILABLE
-                                                    : EIM_ESIPA_PACKAGE_ERROR_INVALID_EID,
-                        p->cb, p->ctx);
+    reply_package_error(p->d, p->binding, EIM_ESIPA_PACKAGE_ERROR_NO_PACKAGE_AVAILABLE, p->cb,
+                        p->ctx);
     poll_finish(p);
 }
 
 static void on_state_change(eim_err_t err, size_t count, void *ctx)
 {
     poll_req_t *p = ctx;
+    char eid[2 * EIM_EID_LEN + 1];
+    eim_eid_format(p->eid, eid);
     if (err)
-        eim_log_warn("notifyStateChange not recorded", "eid", p->eid, "error", eim_strerror(err));
+        eim_log_warn("notifyStateChange not recorded", "eid", eid, "error", eim_strerror(err));
     else if (count == 0)
-        eim_log_info("notifyStateChange from an unknown eUICC", "eid", p->eid);
+        eim_log_info("notifyStateChange from an unknown eUICC", "eid", eid);
     ask_queue(p);
 }
 
@@ -413,21 +395,18 @@ static void get_eim_package(eim_esipa_dispatcher_t *d, const eim_esipa_request_t
                          NULL, "poll rate of this EID exceeded", retry_after_s, cb, ctx);
         return;
     }
-    char eid[33];
-    eid_hex(in->eid, eid);
     if (d->options.seen) {
-        char rplmn[7] = "";
-        if (in->has_rplmn && in->rplmn.len == EIM_ESIPA_RPLMN_LEN)
-            hex_upper(in->rplmn.ptr, EIM_ESIPA_RPLMN_LEN, rplmn);
-        eim_device_seen_note(d->options.seen, eid, request->transport ? request->transport : "",
-                             request->peer, rplmn[0] ? rplmn : NULL);
+        bool rplmn = in->has_rplmn && in->rplmn.len == EIM_DEVICE_SEEN_RPLMN_LEN;
+        eim_device_seen_note(d->options.seen, in->eid.ptr,
+                             request->transport ? request->transport : "", request->peer,
+                             rplmn ? in->rplmn.ptr : NULL);
     }
     poll_req_t *p = EIM_NEW(poll_req_t);
     p->d = d;
     p->binding = request->binding;
     p->cb = cb;
     p->ctx = ctx;
-    memcpy(p->eid, eid, sizeof(eid));
+    memcpy(p->eid, in->eid.ptr, EIM_EID_LEN);
     d->in_flight++;
     if (in->notify_state_change) {
         char cause[48];
@@ -436,6 +415,8 @@ static void get_eim_package(eim_esipa_dispatcher_t *d, const eim_esipa_request_t
                      in->state_change_cause);
         else
             snprintf(cause, sizeof(cause), "{}");
+        char eid[2 * EIM_EID_LEN + 1];
+        eim_eid_format(p->eid, eid);
         eim_queue_state_change(d->options.queue, eid, cause, on_state_change, p);
         return;
     }
@@ -1060,7 +1041,7 @@ static eim_span_t correlating_txid(result_req_t *r)
 static bool notification_eid(const eim_esipa_notification_t *n, char out[33])
 {
     if (n->has_eid && n->eid.len == EIM_ESIPA_EID_LEN) {
-        eid_hex(n->eid, out);
+        eim_eid_format(n->eid.ptr, out);
         return true;
     }
     if (!n->euicc_certificate.ptr)
@@ -1125,7 +1106,7 @@ static void results(eim_esipa_dispatcher_t *d, const eim_esipa_request_t *reques
             provide_error(r, EIM_ESIPA_PROVIDE_ERROR_INVALID_EID);
             return;
         }
-        eid_hex(r->result->eid, r->eid);
+        eim_eid_format(r->result->eid.ptr, r->eid);
         eim_devices_get(d->options.pool, r->eid, on_device, r);
         return;
     }

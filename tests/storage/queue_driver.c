@@ -109,7 +109,9 @@ static void session_start(session_t *s)
 {
     for (int spins = 0; spins < 1000 && !all_done && !stopping; spins++) {
         qt_eid((int)(rnd() % (unsigned)s->devices), s->eid);
-        if (eim_queue_next_package(s->env->queue, s->eid, on_package, s) == EIM_QUEUE_POLL_ASYNC)
+        uint8_t eid[EIM_EID_LEN];
+        eim_eid_parse(s->eid, eid);
+        if (eim_queue_next_package(s->env->queue, eid, on_package, s) == EIM_QUEUE_POLL_ASYNC)
             return;
     }
     s->finished = true; /* the check timer restarts idle sessions */

@@ -163,14 +163,14 @@ qt_poll_t qt_poll(qt_env_t *env, const char *eid)
     qt_poll_t out;
     memset(&out, 0, sizeof(out));
     poll_wait_t w = {.out = &out};
-    eim_queue_poll_t r = eim_queue_next_package(env->queue, eid, on_poll, &w);
-    if (r == EIM_QUEUE_POLL_NOTHING) {
-        out.nothing = true;
-        out.from_memory = true;
+    uint8_t bin[EIM_EID_LEN];
+    if (!eim_eid_parse(eid, bin)) {
+        out.err = EIM_ERR_INVALID_ARG;
         return out;
     }
-    if (r == EIM_QUEUE_POLL_INVALID) {
-        out.err = EIM_ERR_INVALID_ARG;
+    if (eim_queue_next_package(env->queue, bin, on_poll, &w) == EIM_QUEUE_POLL_NOTHING) {
+        out.nothing = true;
+        out.from_memory = true;
         return out;
     }
     if (!qt_run_until(env, &w.done, 10000))

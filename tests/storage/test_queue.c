@@ -174,7 +174,9 @@ static void test_batched_cycle_ack_in_response(void **state)
     m.left = N;
     for (int i = 0; i < N; i++) {
         slots[i] = (many_slot_t){.m = &m, .i = i};
-        assert_int_equal(eim_queue_next_package(env.queue, eids[i], on_many_poll, &slots[i]),
+        uint8_t eid[EIM_EID_LEN];
+        assert_true(eim_eid_parse(eids[i], eid));
+        assert_int_equal(eim_queue_next_package(env.queue, eid, on_many_poll, &slots[i]),
                          EIM_QUEUE_POLL_ASYNC);
     }
     bool never = false;
