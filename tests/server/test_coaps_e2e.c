@@ -29,7 +29,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,26 +43,20 @@
 
 #include "proto/base/text_codec.h"
 #include "proto/crypto/ec_pubkey.h"
-#include "proto/crypto/software_signer.h"
 #include "proto/esipa/esipa_message.h"
 #include "server/coap/coap_codec.h"
-#include "storage/migrations.h"
 #include "tests/proto/crypto_test_util.h"
+#include "tests/server/eimd_process.h"
 #include "tests/server/esipa_test_util.h"
 #include "tests/support/support.h"
 
-#define EIM_ID "eim.example.org"
+#define EIM_ID EIMD_PROCESS_EIM_ID
 #define ENABLE "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103214\"}}]}"
 #define URI    "coaps://127.0.0.1:%d/gsma/rsp2/asn1"
 
 typedef struct {
-    char dir[64]; /* keys, bodies, logs */
-    char *dsn;
-    int admin_port, coaps_port;
-    pid_t pid;
-    char env[24][600];
-    char *envp[25];
-    eim_signer_t *euicc;
+    eimd_process_t e;
+    int coaps_port;
 } fixture_t;
 
 /* Options a test sets before setup_with. */
@@ -71,26 +64,6 @@ typedef struct {
     bool dtls13;
     int park_after_ms;
 } serve_options_t;
-
-static const char *path_in(const fixture_t *f, const char *name)
-{
-    return test_path(f->dir, name);
-}
-
-static void sql(const fixture_t *f, const char *text)
-{
-    test_pg_exec(f->dsn, text);
-}
-
-static long sql_long(const fixture_t *f, const char *text)
-{
-    return test_pg_long(f->dsn, text);
-}
-
-static void dump_log(const fixture_t *f)
-{
-    test_dump_log(path_in(f, "eimd.log"));
-}
 
 /* $LIBCOAP_PREFIX/bin/coap-client-wolfssl, the prefix from the environment
  * or else from deploy/deps.env (it names the wolfSSL build id). */
@@ -122,83 +95,30 @@ static bool have(const char *binary)
     return access(binary, X_OK) == 0;
 }
 
-/* Imports the test eUICC with the public key of the test PKI's eUICC. */
-static void seed(fixture_t *f)
-{
-    sql(f, "INSERT INTO eim_identities (eim_id, signing_key_ref) VALUES ('" EIM_ID "', 'dev')");
-    esipa_test_import_euicc(f->dsn, EIM_ID, TEST_EID, f->euicc);
-}
-
-static void start_eimd(fixture_t *f)
-{
-    char *serve[] = {(char *)test_eimd_path(), "serve", NULL};
-    f->pid = test_spawn(serve, f->envp, path_in(f, "eimd.log"));
-    if (test_http_wait_status(f->admin_port, "/readyz", 200, 20000) != 200) {
-        dump_log(f);
-        fail_msg("eimd did not become ready");
-    }
-}
-
-static void stop_eimd(fixture_t *f)
-{
-    kill(f->pid, SIGTERM);
-    int code = test_wait(f->pid, 15000);
-    if (code != 0)
-        dump_log(f);
-    assert_int_equal(code, 0);
-    f->pid = 0;
-}
-
 static int setup_with(void **state, const serve_options_t *so)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/eimd-coaps-e2e-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(eim_software_signer_load_file(test_pki_path("euicc_nist.key"), &f->euicc),
-                     EIM_OK);
-    f->dsn = test_pg_create_db("coaps_e2e");
-    char error[256];
-    assert_int_equal(eim_migrations_apply(f->dsn, eim_migrations, eim_migration_count, NULL, error,
-                                          sizeof(error)),
-                     EIM_OK);
-    seed(f);
-    f->admin_port = test_free_port();
+    eimd_process_init(&f->e, "coaps_e2e");
+    /* the test eUICC with the public key of the test PKI's eUICC */
+    esipa_test_import_euicc(f->e.dsn, EIM_ID, TEST_EID, f->e.euicc);
     f->coaps_port = test_free_port(); /* free for TCP; UDP on loopback is as good as free */
     static const char park_key[] =
         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
-    test_write_file(path_in(f, "park.key"), park_key, strlen(park_key));
-    size_t n = 0;
-#define ENV(...) snprintf(f->env[n++], sizeof(f->env[0]), __VA_ARGS__)
-    ENV("EIMD_DATABASE_DSN=%s", f->dsn);
-    ENV("EIMD_ADMIN_LISTEN=127.0.0.1:%d", f->admin_port);
-    ENV("EIMD_COAPS_ENABLED=true");
-    ENV("EIMD_COAPS_LISTEN=127.0.0.1:%d", f->coaps_port);
-    ENV("EIMD_COAPS_DTLS13=%s", so->dtls13 ? "true" : "false");
-    ENV("EIMD_COAPS_PARK_AFTER_MS=%d", so->park_after_ms);
-    ENV("EIMD_COAPS_PARK_KEY=%s", path_in(f, "park.key"));
-    ENV("EIMD_EIM_ID=" EIM_ID);
-    ENV("EIMD_ESIPA_POLLS_PER_MINUTE=0"); /* tests poll in loops */
-    ENV("EIMD_DATABASE_RECONNECT_MAX_MS=300");
-    ENV("EIMD_DATABASE_HEALTH_INTERVAL_MS=200");
-    ENV("EIMD_KEYS_SIGNING_KEY=%s", path_in(f, "signing.key.pem"));
-    ENV("EIMD_KEYS_TLS_CA_CERTIFICATE=%s", path_in(f, "ca.pem"));
-    ENV("EIMD_KEYS_TLS_CA_KEY=%s", path_in(f, "ca.key.pem"));
-    ENV("EIMD_KEYS_TLS_CERTIFICATE_CHAIN=%s", path_in(f, "chain.pem"));
-    ENV("EIMD_KEYS_TLS_PRIVATE_KEY=%s", path_in(f, "tls.key.pem"));
-    ENV("EIMD_KEYS_TLS_RAW_PUBLIC_KEY=%s", path_in(f, "tls.spki.der"));
-#undef ENV
-    for (size_t i = 0; i < n; i++)
-        f->envp[i] = f->env[i];
-    f->envp[n] = NULL;
-    char *keygen[] = {(char *)test_eimd_path(), "keygen", NULL};
-    assert_int_equal(test_wait(test_spawn(keygen, f->envp, path_in(f, "eimd.log")), 20000), 0);
+    test_write_file(eimd_path(&f->e, "park.key"), park_key, strlen(park_key));
+    eimd_process_env(&f->e, "EIMD_COAPS_ENABLED=true");
+    eimd_process_env(&f->e, "EIMD_COAPS_LISTEN=127.0.0.1:%d", f->coaps_port);
+    eimd_process_env(&f->e, "EIMD_COAPS_DTLS13=%s", so->dtls13 ? "true" : "false");
+    eimd_process_env(&f->e, "EIMD_COAPS_PARK_AFTER_MS=%d", so->park_after_ms);
+    eimd_process_env(&f->e, "EIMD_COAPS_PARK_KEY=%s", eimd_path(&f->e, "park.key"));
+    eimd_process_env(&f->e, "EIMD_ESIPA_POLLS_PER_MINUTE=0"); /* tests poll in loops */
+    eimd_process_keygen(&f->e);
     /* the IPA's own key for raw-public-key mode (GnuTLS wants both halves) */
     assert_int_equal(test_run("openssl ecparam -name prime256v1 -genkey -noout -out '%s' && "
                               "{ openssl pkey -in '%s' -pubout; cat '%s'; } > '%s'",
-                              path_in(f, "ipa.key.pem"), path_in(f, "ipa.key.pem"),
-                              path_in(f, "ipa.key.pem"), path_in(f, "ipa.rpk.pem")),
+                              eimd_path(&f->e, "ipa.key.pem"), eimd_path(&f->e, "ipa.key.pem"),
+                              eimd_path(&f->e, "ipa.key.pem"), eimd_path(&f->e, "ipa.rpk.pem")),
                      0);
-    start_eimd(f);
+    eimd_process_start(&f->e);
     *state = f;
     return 0;
 }
@@ -224,11 +144,7 @@ static int setup_short_park(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    if (f->pid > 0)
-        stop_eimd(f);
-    eim_signer_destroy(f->euicc);
-    test_run("rm -rf '%s'", f->dir);
-    free(f->dsn);
+    eimd_process_cleanup(&f->e);
     free(f);
     return 0;
 }
@@ -237,7 +153,7 @@ static int teardown(void **state)
 static double metric(const fixture_t *f, const char *series)
 {
     static char body[1 << 18];
-    assert_int_equal(test_http_get(f->admin_port, "/metrics", body, sizeof(body)), 200);
+    assert_int_equal(test_http_get(f->e.admin_port, "/metrics", body, sizeof(body)), 200);
     size_t n = strlen(series);
     for (const char *line = body; line && *line;) {
         if (strncmp(line, series, n) == 0 && line[n] == ' ')
@@ -273,13 +189,13 @@ static void coap_post(const fixture_t *f, const char *client, const char *args,
     response_clear(r);
     char uri[128];
     snprintf(uri, sizeof(uri), URI, f->coaps_port);
-    unlink(path_in(f, "response.bin"));
+    unlink(eimd_path(&f->e, "response.bin"));
     r->exit_code = test_run("timeout 30 '%s' -m post -t 42 -f '%s' -o '%s' -B 15 -v 7 %s '%s' "
                             "> '%s' 2>&1",
-                            client, body_file, path_in(f, "response.bin"), args, uri,
-                            path_in(f, "client.log"));
-    r->output = test_read_file(path_in(f, "client.log"));
-    FILE *b = fopen(path_in(f, "response.bin"), "rb");
+                            client, body_file, eimd_path(&f->e, "response.bin"), args, uri,
+                            eimd_path(&f->e, "client.log"));
+    r->output = test_read_file(eimd_path(&f->e, "client.log"));
+    FILE *b = fopen(eimd_path(&f->e, "response.bin"), "rb");
     r->body_len = b ? fread(r->body, 1, sizeof(r->body), b) : 0;
     if (b)
         fclose(b);
@@ -287,7 +203,7 @@ static void coap_post(const fixture_t *f, const char *client, const char *args,
 
 static const char *write_body(const fixture_t *f, const char *name, const void *data, size_t len)
 {
-    const char *path = path_in(f, name);
+    const char *path = eimd_path(&f->e, name);
     test_write_file(path, data, len);
     return path;
 }
@@ -315,7 +231,7 @@ static void decode_package(const fixture_t *f, const response_t *r,
     eim_esipa_eim_to_ipa_t *msg = calloc(1, sizeof(*msg));
     assert_int_equal(eim_esipa_eim_to_ipa_decode(r->body, r->body_len, msg, NULL), EIM_OK);
     assert_int_equal(msg->function, EIM_ESIPA_GET_EIM_PACKAGE);
-    char *pem = test_read_file(path_in(f, "signing.pub.pem"));
+    char *pem = test_read_file(eimd_path(&f->e, "signing.pub.pem"));
     assert_non_null(pem);
     esipa_test_verify_package(eim_span(pem, strlen(pem)), EIM_ID,
                               msg->get_eim_package.euicc_package_request, req);
@@ -332,14 +248,14 @@ static void test_openssl_gnutls_cycle(void **state)
         fprintf(stderr, "libcoap3-bin missing: skipped\n");
         skip();
     }
-    sql(f, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID "', 'psmo', '" ENABLE
-           "')");
+    test_pg_exec(f->e.dsn, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID
+                           "', 'psmo', '" ENABLE "')");
     response_t *r = calloc(1, sizeof(*r)), *again = calloc(1, sizeof(*again));
     eim_euicc_package_request_t *req = calloc(1, sizeof(*req));
     char args[512];
 
     /* OpenSSL, X.509 chain to the development CA */
-    snprintf(args, sizeof(args), "-R '%s'", path_in(f, "ca.pem"));
+    snprintf(args, sizeof(args), "-R '%s'", eimd_path(&f->e, "ca.pem"));
     poll_package(f, "/usr/bin/coap-client-openssl", args, r);
     assert_non_null(strstr(r->output, "c:2.05"));       /* 2.05 Content */
     assert_non_null(strstr(r->output, "t:ACK c:2.05")); /* piggybacked */
@@ -348,13 +264,13 @@ static void test_openssl_gnutls_cycle(void **state)
     assert_int_equal(req->package.counter_value, 1);
 
     /* GnuTLS, X.509 (the CA given as common CA): the same bytes again */
-    snprintf(args, sizeof(args), "-C '%s'", path_in(f, "ca.pem"));
+    snprintf(args, sizeof(args), "-C '%s'", eimd_path(&f->e, "ca.pem"));
     poll_package(f, "/usr/bin/coap-client-gnutls", args, again);
     assert_int_equal(again->body_len, r->body_len);
     assert_memory_equal(again->body, r->body, r->body_len);
 
     /* GnuTLS, raw public key (RFC 7250; it lists X.509 first) */
-    snprintf(args, sizeof(args), "-M '%s'", path_in(f, "ipa.rpk.pem"));
+    snprintf(args, sizeof(args), "-M '%s'", eimd_path(&f->e, "ipa.rpk.pem"));
     poll_package(f, "/usr/bin/coap-client-gnutls", args, again);
     assert_int_equal(again->body_len, r->body_len);
     assert_memory_equal(again->body, r->body, r->body_len);
@@ -362,26 +278,29 @@ static void test_openssl_gnutls_cycle(void **state)
 
     /* the eUICC's signed result over RPK: acknowledged, the operation DONE */
     uint8_t body[2048];
-    size_t len = esipa_test_result_body(f->euicc, &req->package, 5, false, body, sizeof(body));
+    size_t len = esipa_test_result_body(f->e.euicc, &req->package, 5, false, body, sizeof(body));
     coap_post(f, "/usr/bin/coap-client-gnutls", args, write_body(f, "result.der", body, len),
               again);
     assert_int_equal(again->exit_code, 0);
     static const uint8_t ack5[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x05};
     assert_int_equal(again->body_len, sizeof(ack5));
     assert_memory_equal(again->body, ack5, sizeof(ack5));
-    assert_int_equal(sql_long(f, "SELECT count(*) FROM operations WHERE state = 'DONE' AND "
-                                 "counter_value = 1 AND result_seq_number = 5"),
+    assert_int_equal(test_pg_long(f->e.dsn,
+                                  "SELECT count(*) FROM operations WHERE state = 'DONE' AND "
+                                  "counter_value = 1 AND result_seq_number = 5"),
                      1);
     /* the device was seen over CoAP (written behind, within seconds) */
-    for (int i = 0; i < 100 && sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = "
+    for (int i = 0;
+         i < 100 && test_pg_long(f->e.dsn, "SELECT count(*) FROM euiccs WHERE transport = "
                                            "'coaps'") != 1;
          i++)
         usleep(100000);
-    assert_int_equal(sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = 'coaps'"), 1);
+    assert_int_equal(
+        test_pg_long(f->e.dsn, "SELECT count(*) FROM euiccs WHERE transport = 'coaps'"), 1);
 
     /* nothing pending now (OpenSSL again) */
     uint8_t poll[64];
-    snprintf(args, sizeof(args), "-R '%s'", path_in(f, "ca.pem"));
+    snprintf(args, sizeof(args), "-R '%s'", eimd_path(&f->e, "ca.pem"));
     coap_post(f, "/usr/bin/coap-client-openssl", args,
               write_body(f, "poll.der", poll, esipa_test_poll_body(poll)), r);
     static const uint8_t nothing[] = {0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01};
@@ -402,11 +321,11 @@ static void enqueue_large_eco(fixture_t *f)
     char *cert = NULL, *ca = NULL;
     assert_int_equal(test_run("openssl x509 -in '%s' -outform DER | base64 -w0 > '%s' && "
                               "openssl x509 -in '%s' -outform DER | base64 -w0 > '%s'",
-                              path_in(f, "chain.pem"), path_in(f, "cert.b64"), path_in(f, "ca.pem"),
-                              path_in(f, "ca.b64")),
+                              eimd_path(&f->e, "chain.pem"), eimd_path(&f->e, "cert.b64"),
+                              eimd_path(&f->e, "ca.pem"), eimd_path(&f->e, "ca.b64")),
                      0);
-    cert = test_read_file(path_in(f, "cert.b64"));
-    ca = test_read_file(path_in(f, "ca.b64"));
+    cert = test_read_file(eimd_path(&f->e, "cert.b64"));
+    ca = test_read_file(eimd_path(&f->e, "ca.b64"));
     assert_non_null(cert);
     assert_non_null(ca);
     size_t cap = strlen(cert) + strlen(ca) + 1024;
@@ -419,7 +338,7 @@ static void enqueue_large_eco(fixture_t *f)
              "{\"trustedCertificateTls\":\"%s\"},\"eimSupportedProtocol\":[\"eimRetrieveCoaps\"]"
              "}}]}')",
              cert, ca);
-    sql(f, stmt);
+    test_pg_exec(f->e.dsn, stmt);
     free(stmt);
     free(cert);
     free(ca);
@@ -434,7 +353,7 @@ static void wolfssl_block2_rebinding(fixture_t *f, const char *version)
     enqueue_large_eco(f);
     response_t *r = calloc(1, sizeof(*r));
     char args[512];
-    snprintf(args, sizeof(args), "-R '%s' -d 1", path_in(f, "ca.pem"));
+    snprintf(args, sizeof(args), "-R '%s' -d 1", eimd_path(&f->e, "ca.pem"));
     poll_package(f, wolfssl_client(), args, r);
     assert_true(r->body_len > 1024);
     /* the answer came in blocks: block 0 piggybacked, then further blocks */
@@ -530,7 +449,7 @@ static client_t *client_new(const fixture_t *f)
                      WOLFSSL_SUCCESS);
     int groups[] = {WOLFSSL_ECC_SECP256R1};
     assert_int_equal(wolfSSL_CTX_set_groups(c->ctx, groups, 1), WOLFSSL_SUCCESS);
-    assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, path_in(f, "ca.pem"), NULL),
+    assert_int_equal(wolfSSL_CTX_load_verify_locations(c->ctx, eimd_path(&f->e, "ca.pem"), NULL),
                      WOLFSSL_SUCCESS);
     wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_PEER, NULL);
     c->ssl = wolfSSL_new(c->ctx);
@@ -610,8 +529,8 @@ static size_t coap_exchange(client_t *c, uint16_t mid, const uint8_t *body, size
 static void test_park_restart_resume(void **state)
 {
     fixture_t *f = *state;
-    sql(f, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID "', 'psmo', '" ENABLE
-           "')");
+    test_pg_exec(f->e.dsn, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID
+                           "', 'psmo', '" ENABLE "')");
     client_t *c = client_new(f);
     uint8_t poll[64], answer[2048];
     size_t poll_len = esipa_test_poll_body(poll);
@@ -632,9 +551,9 @@ static void test_park_restart_resume(void **state)
     assert_true(metric(f, "eimd_dtls_sessions{state=\"parked\"}") == 1);
 
     /* restart on the same database and park key */
-    stop_eimd(f);
-    assert_int_equal(sql_long(f, "SELECT count(*) FROM dtls_sessions"), 1);
-    start_eimd(f);
+    eimd_process_stop(&f->e);
+    assert_int_equal(test_pg_long(f->e.dsn, "SELECT count(*) FROM dtls_sessions"), 1);
+    eimd_process_start(&f->e);
 
     /* the device wakes behind a new NAT binding and just sends */
     close(c->fd);

@@ -11,7 +11,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +21,13 @@
 
 #include "proto/base/text_codec.h"
 #include "proto/crypto/ec_pubkey.h"
-#include "proto/crypto/software_signer.h"
 #include "proto/esipa/esipa_message.h"
-#include "storage/migrations.h"
 #include "tests/proto/crypto_test_util.h"
+#include "tests/server/eimd_process.h"
 #include "tests/server/esipa_test_util.h"
 #include "tests/support/support.h"
 
-#define EIM_ID "eim.example.org"
+#define EIM_ID EIMD_PROCESS_EIM_ID
 #define ENABLE "{\"psmos\":[{\"enable\":{\"iccid\":\"98001032547698103214\"}}]}"
 
 /* GetEimPackage polls per EID and minute for the next setup (0: no limit). */
@@ -39,99 +37,36 @@ static int polls_per_minute;
 static bool seed_euicc = true;
 
 typedef struct {
-    char dir[64]; /* keys, bodies, logs */
-    char *dsn;
-    int admin_port, https_port, api_port;
-    pid_t pid;
-    char env[24][600];
-    char *envp[25];
-    eim_signer_t *euicc;
+    eimd_process_t e;
+    int https_port, api_port;
 } fixture_t;
-
-static const char *path_in(const fixture_t *f, const char *name)
-{
-    return test_path(f->dir, name);
-}
-
-static void sql(const fixture_t *f, const char *text)
-{
-    test_pg_exec(f->dsn, text);
-}
-
-static long sql_long(const fixture_t *f, const char *text)
-{
-    return test_pg_long(f->dsn, text);
-}
-
-static void dump_log(const fixture_t *f)
-{
-    test_dump_log(path_in(f, "eimd.log"));
-}
-
-/* The eIM identity, and the test eUICC with the public key of the test
- * PKI's eUICC (unless the test imports it through the REST API). */
-static void seed(fixture_t *f)
-{
-    sql(f, "INSERT INTO eim_identities (eim_id, signing_key_ref) VALUES ('" EIM_ID "', 'dev')");
-    if (!seed_euicc)
-        return;
-    esipa_test_import_euicc(f->dsn, EIM_ID, TEST_EID, f->euicc);
-}
 
 static void enqueue(fixture_t *f)
 {
-    sql(f, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID "', 'psmo', '" ENABLE
-           "')");
+    test_pg_exec(f->e.dsn, "INSERT INTO operations (eid, kind, parameters) VALUES ('" TEST_EID
+                           "', 'psmo', '" ENABLE "')");
 }
 
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/eimd-esipa-https-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(eim_software_signer_load_file(test_pki_path("euicc_nist.key"), &f->euicc),
-                     EIM_OK);
-    f->dsn = test_pg_create_db("esipa_https");
-    char error[256];
-    assert_int_equal(eim_migrations_apply(f->dsn, eim_migrations, eim_migration_count, NULL, error,
-                                          sizeof(error)),
-                     EIM_OK);
-    seed(f);
-    f->admin_port = test_free_port();
+    eimd_process_init(&f->e, "esipa_https");
+    /* the test eUICC with the public key of the test PKI's eUICC, unless
+     * the test imports it through the REST API */
+    if (seed_euicc)
+        esipa_test_import_euicc(f->e.dsn, EIM_ID, TEST_EID, f->e.euicc);
     f->https_port = test_free_port();
     f->api_port = test_free_port();
-    size_t n = 0;
-#define ENV(...) snprintf(f->env[n++], sizeof(f->env[0]), __VA_ARGS__)
-    ENV("EIMD_DATABASE_DSN=%s", f->dsn);
-    ENV("EIMD_ADMIN_LISTEN=127.0.0.1:%d", f->admin_port);
-    ENV("EIMD_HTTPS_ENABLED=true");
-    ENV("EIMD_HTTPS_LISTEN=127.0.0.1:%d", f->https_port);
-    ENV("EIMD_HTTPS_MAX_BODY_BYTES=4096");
-    ENV("EIMD_API_ENABLED=true");
-    ENV("EIMD_API_LISTEN=127.0.0.1:%d", f->api_port);
-    ENV("EIMD_ESIPA_POLLS_PER_MINUTE=%d", polls_per_minute); /* 0: tests poll in loops */
-    ENV("EIMD_ESIPA_POLL_BURST=2");
-    ENV("EIMD_EIM_ID=" EIM_ID);
-    ENV("EIMD_DATABASE_RECONNECT_MAX_MS=300");
-    ENV("EIMD_DATABASE_HEALTH_INTERVAL_MS=200");
-    ENV("EIMD_KEYS_SIGNING_KEY=%s", path_in(f, "signing.key.pem"));
-    ENV("EIMD_KEYS_TLS_CA_CERTIFICATE=%s", path_in(f, "ca.pem"));
-    ENV("EIMD_KEYS_TLS_CA_KEY=%s", path_in(f, "ca.key.pem"));
-    ENV("EIMD_KEYS_TLS_CERTIFICATE_CHAIN=%s", path_in(f, "chain.pem"));
-    ENV("EIMD_KEYS_TLS_PRIVATE_KEY=%s", path_in(f, "tls.key.pem"));
-    ENV("EIMD_KEYS_TLS_RAW_PUBLIC_KEY=%s", path_in(f, "tls.spki.der"));
-#undef ENV
-    for (size_t i = 0; i < n; i++)
-        f->envp[i] = f->env[i];
-    f->envp[n] = NULL;
-    char *keygen[] = {(char *)test_eimd_path(), "keygen", NULL};
-    assert_int_equal(test_wait(test_spawn(keygen, f->envp, path_in(f, "eimd.log")), 20000), 0);
-    char *serve[] = {(char *)test_eimd_path(), "serve", NULL};
-    f->pid = test_spawn(serve, f->envp, path_in(f, "eimd.log"));
-    if (test_http_wait_status(f->admin_port, "/readyz", 200, 20000) != 200) {
-        dump_log(f);
-        fail_msg("eimd did not become ready");
-    }
+    eimd_process_env(&f->e, "EIMD_HTTPS_ENABLED=true");
+    eimd_process_env(&f->e, "EIMD_HTTPS_LISTEN=127.0.0.1:%d", f->https_port);
+    eimd_process_env(&f->e, "EIMD_HTTPS_MAX_BODY_BYTES=4096");
+    eimd_process_env(&f->e, "EIMD_API_ENABLED=true");
+    eimd_process_env(&f->e, "EIMD_API_LISTEN=127.0.0.1:%d", f->api_port);
+    /* 0: tests poll in loops */
+    eimd_process_env(&f->e, "EIMD_ESIPA_POLLS_PER_MINUTE=%d", polls_per_minute);
+    eimd_process_env(&f->e, "EIMD_ESIPA_POLL_BURST=2");
+    eimd_process_keygen(&f->e);
+    eimd_process_start(&f->e);
     *state = f;
     return 0;
 }
@@ -139,14 +74,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    kill(f->pid, SIGTERM);
-    int code = test_wait(f->pid, 10000);
-    if (code != 0)
-        dump_log(f);
-    assert_int_equal(code, 0);
-    eim_signer_destroy(f->euicc);
-    test_run("rm -rf '%s'", f->dir);
-    free(f->dsn);
+    eimd_process_cleanup(&f->e);
     free(f);
     return 0;
 }
@@ -170,28 +98,28 @@ static void curl(const fixture_t *f, const char *tls, const char *method, const 
              "curl -sS --max-time 20 --cacert '%s' --tlsv%s --tls-max %s -X %s %s%s%s %s%s%s "
              "-H 'X-Admin-Protocol: gsma/rsp/v2.2.0' %s -o '%s' -D '%s' -w '%%{http_code}' "
              "'https://localhost:%d%s'",
-             path_in(f, "ca.pem"), tls, tls, method, content_type ? "-H 'Content-Type: " : "",
+             eimd_path(&f->e, "ca.pem"), tls, tls, method, content_type ? "-H 'Content-Type: " : "",
              content_type ? content_type : "", content_type ? "'" : "",
              body_file ? "--data-binary '@" : "", body_file ? body_file : "", body_file ? "'" : "",
-             extra ? extra : "", path_in(f, "response.bin"), path_in(f, "headers.txt"),
+             extra ? extra : "", eimd_path(&f->e, "response.bin"), eimd_path(&f->e, "headers.txt"),
              f->https_port, path);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     r->status = 0;
     assert_int_equal(fscanf(p, "%d", &r->status), 1);
     pclose(p);
-    FILE *b = fopen(path_in(f, "response.bin"), "rb");
+    FILE *b = fopen(eimd_path(&f->e, "response.bin"), "rb");
     r->body_len = b ? fread(r->body, 1, sizeof(r->body), b) : 0;
     if (b)
         fclose(b);
-    char *h = test_read_file(path_in(f, "headers.txt"));
+    char *h = test_read_file(eimd_path(&f->e, "headers.txt"));
     snprintf(r->headers, sizeof(r->headers), "%s", h ? h : "");
     free(h);
 }
 
 static const char *write_body(const fixture_t *f, const char *name, const void *data, size_t len)
 {
-    const char *path = path_in(f, name);
+    const char *path = eimd_path(&f->e, name);
     test_write_file(path, data, len);
     return path;
 }
@@ -217,7 +145,7 @@ static void check_package(const fixture_t *f, const response_t *r, eim_euicc_pac
 {
     assert_int_equal(eim_esipa_eim_to_ipa_decode(r->body, r->body_len, msg, NULL), EIM_OK);
     assert_int_equal(msg->function, EIM_ESIPA_GET_EIM_PACKAGE);
-    char *pem = test_read_file(path_in(f, "signing.pub.pem"));
+    char *pem = test_read_file(eimd_path(&f->e, "signing.pub.pem"));
     assert_non_null(pem);
     esipa_test_check_package(eim_span(pem, strlen(pem)), EIM_ID,
                              msg->get_eim_package.euicc_package_request, req);
@@ -245,22 +173,25 @@ static void test_poll_sign_result_cycle(void **state)
 
     /* the eUICC's signed result: acknowledged, the operation is DONE */
     uint8_t body[2048];
-    size_t len = esipa_test_result_body(f->euicc, &req->package, 5, false, body, sizeof(body));
+    size_t len = esipa_test_result_body(f->e.euicc, &req->package, 5, false, body, sizeof(body));
     curl(f, "1.3", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
          write_body(f, "result.der", body, len), NULL, again);
     assert_int_equal(again->status, 200);
     static const uint8_t ack5[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x05};
     assert_int_equal(again->body_len, sizeof(ack5));
     assert_memory_equal(again->body, ack5, sizeof(ack5));
-    assert_int_equal(sql_long(f, "SELECT count(*) FROM operations WHERE state = 'DONE' AND "
-                                 "counter_value = 1 AND result_seq_number = 5"),
+    assert_int_equal(test_pg_long(f->e.dsn,
+                                  "SELECT count(*) FROM operations WHERE state = 'DONE' AND "
+                                  "counter_value = 1 AND result_seq_number = 5"),
                      1);
     /* the device was seen over HTTPS (written behind, within seconds) */
-    for (int i = 0; i < 100 && sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = "
+    for (int i = 0;
+         i < 100 && test_pg_long(f->e.dsn, "SELECT count(*) FROM euiccs WHERE transport = "
                                            "'https' AND rplmn IS NOT NULL") != 1;
          i++)
         usleep(100000);
-    assert_int_equal(sql_long(f, "SELECT count(*) FROM euiccs WHERE transport = 'https'"), 1);
+    assert_int_equal(
+        test_pg_long(f->e.dsn, "SELECT count(*) FROM euiccs WHERE transport = 'https'"), 1);
 
     /* nothing pending now */
     uint8_t poll[64];
@@ -305,7 +236,7 @@ static void test_json_binding(void **state)
     size_t bad = 0;
     assert_int_equal(eim_base64_decode(b64, strlen(b64), &der, &bad), EIM_OK);
     eim_euicc_package_request_t *req = calloc(1, sizeof(*req));
-    char *pem = test_read_file(path_in(f, "signing.pub.pem"));
+    char *pem = test_read_file(eimd_path(&f->e, "signing.pub.pem"));
     assert_non_null(pem);
     esipa_test_check_package(eim_span(pem, strlen(pem)), EIM_ID, eim_span(der.data, der.len), req);
     free(pem);
@@ -373,7 +304,7 @@ static void test_unavailable_database(void **state)
     test_pg_cluster("start");
     assert_int_equal(status, 503);
     assert_non_null(strstr(r->headers, "Retry-After: 30"));
-    assert_int_equal(test_http_wait_status(f->admin_port, "/readyz", 200, 20000), 200);
+    assert_int_equal(test_http_wait_status(f->e.admin_port, "/readyz", 200, 20000), 200);
     poll_package(f, "1.3", r);
     free(r);
 }
@@ -396,14 +327,14 @@ static int api(const fixture_t *f, const char *key, const char *method, const ch
              "curl -sS --max-time 20 -X %s -H 'Authorization: Bearer %s' %s%s%s -o '%s' "
              "-w '%%{http_code}' 'http://127.0.0.1:%d%s'",
              method, key, body_file ? "-H 'Content-Type: application/json' --data-binary '@" : "",
-             body_file ? body_file : "", body_file ? "'" : "", path_in(f, "api.out"), f->api_port,
-             path);
+             body_file ? body_file : "", body_file ? "'" : "", eimd_path(&f->e, "api.out"),
+             f->api_port, path);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     int status = 0;
     assert_int_equal(fscanf(p, "%d", &status), 1);
     pclose(p);
-    char *body = test_read_file(path_in(f, "api.out"));
+    char *body = test_read_file(eimd_path(&f->e, "api.out"));
     snprintf(out, out_size, "%s", body ? body : "");
     free(body);
     return status;
@@ -427,7 +358,7 @@ static void test_operator_to_device(void **state)
     fixture_t *f = *state;
     char cmd[1024], key[160] = "", out[8192];
     snprintf(cmd, sizeof(cmd),
-             "env EIMD_DATABASE_DSN='%s' '%s' apikey create --tenant default --scope rw", f->dsn,
+             "env EIMD_DATABASE_DSN='%s' '%s' apikey create --tenant default --scope rw", f->e.dsn,
              test_eimd_path());
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -438,7 +369,7 @@ static void test_operator_to_device(void **state)
 
     uint8_t spki[EIM_EC_SPKI_MAX];
     size_t spki_len;
-    assert_int_equal(eim_signer_export_spki(f->euicc, spki, sizeof(spki), &spki_len), EIM_OK);
+    assert_int_equal(eim_signer_export_spki(f->e.euicc, spki, sizeof(spki), &spki_len), EIM_OK);
     eim_buf_t b64;
     eim_buf_init(&b64, 4096);
     assert_int_equal(eim_base64_encode(spki, spki_len, &b64), EIM_OK);
@@ -468,7 +399,7 @@ static void test_operator_to_device(void **state)
     poll_package(f, "1.3", r);
     check_package(f, r, req, msg);
     uint8_t body[2048];
-    size_t len = esipa_test_result_body(f->euicc, &req->package, 9, false, body, sizeof(body));
+    size_t len = esipa_test_result_body(f->e.euicc, &req->package, 9, false, body, sizeof(body));
     curl(f, "1.2", "POST", "/gsma/rsp2/asn1", "application/x-gsma-rsp-asn1",
          write_body(f, "result.der", body, len), NULL, r);
     assert_int_equal(r->status, 200);
