@@ -138,7 +138,34 @@ typedef struct pending {
     } plain[PENDING_PLAIN]; /* their application data, delivered once claimed */
 } pending_t;
 
+/* Why a datagram (or a session) was dropped: eimd_dtls_drops_total{reason}
+ * (names in dtls_server.c, counters registered at start). */
+typedef enum {
+    DROP_MALFORMED,
+    DROP_OVERSIZED,
+    DROP_STOPPED,
+    DROP_NO_SESSION,
+    DROP_UNKNOWN_CID,
+    DROP_HANDSHAKE_LIMIT,
+    DROP_RATE_LIMITED,
+    DROP_MAX_SESSIONS,
+    DROP_FATAL_ERROR,
+    DROP_PARK_FAILED,
+    DROP_UNPARK_FAILED,
+    DROP_SEND_BUFFER_FULL,
+    DROP_SEND_ERROR,
+    DROP_LOOKUP_LIMIT,
+    DROP_LOOKUP_QUEUE_FULL,
+    DROP_DB_ERROR,
+    DROP_UNAUTHENTICATED_CLAIM,
+    DROP_CLAIM_LOST,
+    DROP_ENDED_ELSEWHERE,
+    DROP_SESSION_CLOSED,
+    DROP_COUNT
+} drop_reason_t;
+
 typedef struct {
+    eim_counter_t *drops[DROP_COUNT];
     eim_counter_t *parks, *resumed_memory, *resumed_database, *migrations, *cookies, *handshakes_12,
         *handshakes_13, *expired, *evicted, *db_writes_failed;
 } counters_t;
@@ -185,7 +212,8 @@ struct eim_dtls_server {
 
 uint64_t eim_dtls_now_ms(const eim_dtls_server_t *server);
 /* One datagram or session dropped, by reason (eimd_dtls_drops_total). */
-void eim_dtls_count_drop(eim_dtls_server_t *server, const char *reason);
+void eim_dtls_count_drop(eim_dtls_server_t *server, drop_reason_t reason);
+void eim_dtls_count_drops(eim_dtls_server_t *server, drop_reason_t reason, size_t n);
 /* A copy held here found older than the database: how, and what was done. */
 void eim_dtls_count_stale(eim_dtls_server_t *server, const char *cause, const char *action);
 /* A new session (one reference: the server's) on listener, in no table. */

@@ -83,10 +83,9 @@ static void pending_unlink(eim_dtls_server_t *server, const pending_t *p)
     }
 }
 
-static void drop_pending(eim_dtls_server_t *server, const pending_t *p, const char *reason)
+static void drop_pending(eim_dtls_server_t *server, const pending_t *p, drop_reason_t reason)
 {
-    for (size_t i = 0; i < p->count; i++)
-        eim_dtls_count_drop(server, reason);
+    eim_dtls_count_drops(server, reason, p->count);
 }
 
 /* The datagrams of p from the first not yet fed on, as if they arrived now. */
@@ -207,7 +206,7 @@ static bool resume_held(eim_dtls_session_t *s)
     if (s->state != STATE_PARKED)
         return true;
     if (eim_dtls_unpark(s, 0) != EIM_OK) {
-        eim_dtls_count_drop(server, "unpark_failed");
+        eim_dtls_count_drop(server, DROP_UNPARK_FAILED);
         eim_dtls_session_end(s, false, false);
         return false;
     }
@@ -257,7 +256,7 @@ static eim_dtls_session_t *install_candidate(pending_t *p, uint64_t generation)
     eim_dtls_server_t *server = p->server;
     if (eim_dtls_session_count(server) >= (size_t)server->options.max_sessions &&
         !eim_dtls_evict_one(server)) {
-        drop_pending(server, p, "max_sessions");
+        drop_pending(server, p, DROP_MAX_SESSIONS);
         return NULL;
     }
     eim_dtls_session_t *s = p->candidate;
@@ -296,7 +295,7 @@ static bool try_records(pending_t *p)
             if (n > 0) {
                 authenticated = true;
                 if (p->plain_count == PENDING_PLAIN) {
-                    eim_dtls_count_drop(server, "lookup_queue_full");
+                    eim_dtls_count_drop(server, DROP_LOOKUP_QUEUE_FULL);
                     continue;
                 }
                 p->plain[p->plain_count].data = eim_malloc((size_t)n);
@@ -345,7 +344,7 @@ static bool try_claim(pending_t *p, const eim_dtls_claim_t *row)
     eim_dtls_server_t *server = p->server;
     eim_dtls_session_t *held = p->held;
     if (row->key_len != EIM_DTLS_KEY_SIZE || memcmp(row->key, p->cid, EIM_DTLS_CID_SIZE)) {
-        drop_pending(server, p, "unpark_failed");
+        drop_pending(server, p, DROP_UNPARK_FAILED);
         return false;
     }
     uint64_t held_generation = held ? held->generation : 0;
@@ -367,11 +366,11 @@ static bool try_claim(pending_t *p, const eim_dtls_claim_t *row)
     if (eim_park_blob_claim_gap(p->taken, row->sealed_generation, EIM_DTLS_SEQUENCE_GAP, &gap) !=
             EIM_OK ||
         eim_dtls_import_sealed(c, gap, &c->ssl) != EIM_OK) {
-        drop_pending(server, p, "unpark_failed");
+        drop_pending(server, p, DROP_UNPARK_FAILED);
         return false;
     }
     if (!try_records(p)) {
-        drop_pending(server, p, "unauthenticated_claim");
+        drop_pending(server, p, DROP_UNAUTHENTICATED_CLAIM);
         return false;
     }
     server->db_in_flight++;
@@ -422,7 +421,7 @@ static bool pending_answered(pending_t *p)
     if (!server->closing && !closed)
         return true;
     if (!server->closing)
-        drop_pending(server, p, "session_closed");
+        drop_pending(server, p, DROP_SESSION_CLOSED);
     pending_unlink(server, p);
     pending_free(p);
     maybe_flush_done(server);
@@ -454,7 +453,7 @@ static void on_peeked(eim_err_t err, const eim_dtls_claim_t *row, void *ctx)
     }
     if (err) {
         /* fail closed: without the database's word a copy may be stale */
-        drop_pending(server, p, "db_error");
+        drop_pending(server, p, DROP_DB_ERROR);
         goto unlink;
     }
     bool absent = row->verdict == EIM_DTLS_ROW_ABSENT;
@@ -465,7 +464,7 @@ static void on_peeked(eim_err_t err, const eim_dtls_claim_t *row, void *ctx)
         if (s && resume_held(s))
             replay_pending(server, p);
         else if (!s)
-            drop_pending(server, p, "unknown_cid");
+            drop_pending(server, p, DROP_UNKNOWN_CID);
         goto done;
     }
     if (row->verdict == EIM_DTLS_ROW_PRESENT) {
@@ -478,7 +477,7 @@ static void on_peeked(eim_err_t err, const eim_dtls_claim_t *row, void *ctx)
     /* ended elsewhere (tombstone), expired, or another session's CID */
     if (s)
         release(s, "wake");
-    drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
+    drop_pending(server, p, s ? DROP_ENDED_ELSEWHERE : DROP_UNKNOWN_CID);
 unlink:
     pending_unlink(server, p);
 done:
@@ -503,23 +502,23 @@ static void on_claimed(eim_err_t err, const eim_dtls_claim_t *claim, void *ctx)
         /* the claim may have landed: then no instance holds that generation
          * and the next authenticated record claims it again (as after a
          * crash) */
-        drop_pending(server, p, "db_error");
+        drop_pending(server, p, DROP_DB_ERROR);
         goto done;
     }
     if (claim->verdict == EIM_DTLS_ROW_MOVED) {
-        drop_pending(server, p, "claim_lost"); /* another instance was first */
+        drop_pending(server, p, DROP_CLAIM_LOST); /* another instance was first */
         goto done;
     }
     if (claim->verdict != EIM_DTLS_ROW_CLAIMED) {
         if (s)
             release(s, "wake");
-        drop_pending(server, p, s ? "ended_elsewhere" : "unknown_cid");
+        drop_pending(server, p, s ? DROP_ENDED_ELSEWHERE : DROP_UNKNOWN_CID);
         goto done;
     }
     if (claim->generation != p->taken || (!s && eim_dtls_cid_find(server, p->cid))) {
         /* not the generation the gap was computed for (cannot happen with
          * 0007's function), or the CID is in use here after all */
-        drop_pending(server, p, "unpark_failed");
+        drop_pending(server, p, DROP_UNPARK_FAILED);
         goto done;
     }
     s = s ? adopt_candidate(s, p->candidate, claim->generation)
@@ -559,7 +558,7 @@ void eim_dtls_lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *da
     pending_t *p = pending_find(server, cid);
     if (!p) {
         if (server->pending_count >= PENDING_MAX) {
-            eim_dtls_count_drop(server, "lookup_limit");
+            eim_dtls_count_drop(server, DROP_LOOKUP_LIMIT);
             return;
         }
         p = EIM_NEW(pending_t);
@@ -579,7 +578,7 @@ void eim_dtls_lookup_parked(listener_t *l, const uint8_t *cid, const uint8_t *da
         }
     }
     if (p->count >= PENDING_DGRAMS) {
-        eim_dtls_count_drop(server, "lookup_queue_full");
+        eim_dtls_count_drop(server, DROP_LOOKUP_QUEUE_FULL);
         return;
     }
     p->dgram[p->count].data = eim_malloc(len);
