@@ -400,26 +400,11 @@ static void client_free(client_t *c)
     free(c);
 }
 
-static int client_handshake(fixture_t *f, client_t *c)
-{
-    uint64_t end = uv_hrtime() + 5000000000ull;
-    for (;;) {
-        int rc = wolfSSL_connect(c->ssl);
-        if (rc == WOLFSSL_SUCCESS)
-            return 0;
-        int e = wolfSSL_get_error(c->ssl, rc);
-        if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE)
-            return e;
-        if (uv_hrtime() > end)
-            return -1;
-        pump(f, 2);
-    }
-}
-
-/* Like client_handshake, with the client's retransmission timer (RFC 6347
- * §4.2.4, RFC 9147 §5.8): after 100 ms without progress it sends its last
- * flight again. The server keeps no timer: it must answer that. */
-static int client_handshake_retransmitting(fixture_t *f, client_t *c)
+/* Runs the client's handshake for up to 5 s. With retransmit, the client
+ * keeps its retransmission timer (RFC 6347 §4.2.4, RFC 9147 §5.8): after
+ * 100 ms without a datagram it sends its last flight again (the server
+ * keeps no timer: it must answer that); without, it waits. */
+static int client_handshake(fixture_t *f, client_t *c, bool retransmit)
 {
     uint64_t end = uv_hrtime() + 5000000000ull;
     uint64_t last = uv_hrtime();
@@ -437,7 +422,7 @@ static int client_handshake_retransmitting(fixture_t *f, client_t *c)
         if (c->received != seen) {
             seen = c->received;
             last = now;
-        } else if (now - last > 100000000ull) {
+        } else if (retransmit && now - last > 100000000ull) {
             wolfSSL_dtls_got_timeout(c->ssl);
             last = now;
         }
@@ -447,7 +432,7 @@ static int client_handshake_retransmitting(fixture_t *f, client_t *c)
 
 static void connect_ok(fixture_t *f, client_t *c)
 {
-    int e = client_handshake(f, c);
+    int e = client_handshake(f, c, false);
     if (e) {
         char reason[80];
         wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
@@ -598,7 +583,7 @@ static void lossy_handshake(fixture_t *f, WOLFSSL_METHOD *(*method)(void), uint3
     client_options_t o = {method, NULL, false, true, NULL};
     client_t *c = client_new(f->port, &o);
     c->lose_mask = lose_mask;
-    int e = client_handshake_retransmitting(f, c);
+    int e = client_handshake(f, c, true);
     if (e)
         fail_msg("handshake with lost datagrams %#x failed: %d", (unsigned)lose_mask, e);
     /* the loss really happened: the lost datagram came and was dropped */
@@ -734,7 +719,7 @@ static void test_flexible_client_rejects_unoffered_cid(void **state)
     client_options_t o = {wolfDTLS_client_method, NULL, false, false, NULL};
     client_t *c = client_new(f->port, &o);
     c->fake_cid_offer = true;
-    assert_int_equal(client_handshake(f, c), UNSUPPORTED_EXTENSION);
+    assert_int_equal(client_handshake(f, c, false), UNSUPPORTED_EXTENSION);
     assert_true(c->fake_cid_offers >= 1);
     assert_true(metric(f, "eimd_dtls_handshakes_total{result=\"ok\",version=\"1.2\"}") == 0);
     client_free(c);
@@ -1337,7 +1322,7 @@ static void test_limits_and_eviction(void **state)
     assert_int_equal(eim_dtls_server_live_sessions(f->server), 2);
     /* the same /24 has used its 3 handshakes this second */
     client_t *d = client_new(f->port, &o);
-    assert_int_not_equal(client_handshake(f, d), 0);
+    assert_int_not_equal(client_handshake(f, d, false), 0);
     assert_true(metric(f, "eimd_dtls_drops_total{reason=\"rate_limited\"}") >= 1);
     /* another prefix is not affected */
     client_options_t other = o;
