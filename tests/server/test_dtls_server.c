@@ -790,6 +790,17 @@ static void test_park_unpark_in_memory(void **state)
     client_free(c);
 }
 
+/* A new database in the test cluster with eimd's schema (caller frees). */
+static char *database_for(const char *prefix)
+{
+    char *dsn = test_pg_create_db(prefix);
+    char error[256];
+    assert_int_equal(
+        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
+        EIM_OK);
+    return dsn;
+}
+
 static eim_pg_pool_t *pool_new(fixture_t *f, const char *dsn);
 
 static bool pool_ready(fixture_t *f, const char *dsn)
@@ -831,11 +842,7 @@ static void test_park_restart_resume(void **state)
         skip();
         return;
     }
-    char *dsn = test_pg_create_db("dtls");
-    char error[256];
-    assert_int_equal(
-        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
-        EIM_OK);
+    char *dsn = database_for("dtls");
     assert_true(pool_ready(f, dsn));
     start_server(f, short_park);
     client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
@@ -899,11 +906,7 @@ static void test_close_with_write_in_flight(void **state)
         skip();
         return;
     }
-    char *dsn = test_pg_create_db("dtls_close");
-    char error[256];
-    assert_int_equal(
-        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
-        EIM_OK);
+    char *dsn = database_for("dtls_close");
     assert_true(pool_ready(f, dsn));
     start_server(f, short_park);
     client_options_t o = {wolfDTLSv1_2_client_method, "ECDHE-ECDSA-AES128-CCM-8", false, true,
@@ -960,16 +963,6 @@ static void flush(fixture_t *f, eim_dtls_server_t *server)
 }
 
 /* A migrated database of its own (heap URI). */
-static char *database_for(const char *prefix)
-{
-    char *dsn = test_pg_create_db(prefix);
-    char error[256];
-    assert_int_equal(
-        eim_migrations_apply(dsn, eim_migrations, eim_migration_count, NULL, error, sizeof(error)),
-        EIM_OK);
-    return dsn;
-}
-
 /* Runs the loop until server has no database work in flight. */
 static void settle(fixture_t *f, eim_dtls_server_t *server)
 {
