@@ -962,7 +962,6 @@ static void flush(fixture_t *f, eim_dtls_server_t *server)
     assert_true(flushed);
 }
 
-/* A migrated database of its own (heap URI). */
 /* Runs the loop until server has no database work in flight. */
 static void settle(fixture_t *f, eim_dtls_server_t *server)
 {
